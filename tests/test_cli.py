@@ -1,0 +1,84 @@
+"""The command line: verbs, exit codes, one-line errors (Typer's CliRunner and main())."""
+
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from wgan_repro import cli
+
+runner = CliRunner()
+
+
+def run_main(monkeypatch, capsys, *args):
+    """Call the real entry point (with its error handling) in-process."""
+    monkeypatch.setattr(sys, "argv", ["wgan-repro", *args])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    out, err = capsys.readouterr()
+    return exit_info.value.code, out, err
+
+
+def test_help_lists_the_verbs():
+    result = runner.invoke(cli.app, ["--help"])
+    assert result.exit_code == 0 and "train" in result.output
+
+
+def test_train_help_documents_every_option():
+    result = runner.invoke(cli.app, ["train", "--help"])
+    for option in ("--results", "--scale", "--seed", "--show-config", "--debug"):
+        assert option in result.output
+
+
+def test_show_config_prints_the_resolved_config_and_runs_nothing(tmp_path):
+    result = runner.invoke(cli.app, ["train", "--show-config", "--scale", "smoke",
+                                     "--results", str(tmp_path)])
+    assert result.exit_code == 0
+    assert "tier: smoke" in result.output and "lr: 5.0e-05" in result.output
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("args,code,fragment", [
+    (["train", "data=nope"], 2, "Could not find 'data/nope'"),
+    (["train", "optim.lr=-1"], 2, "optim.lr must be > 0"),
+    (["train", "objective=wgan_clip", "objective.clip=0"], 2, "objective.clip must be > 0"),
+    (["train", "data=image_folder", "data.root=/nonexistent"], 3, "/nonexistent"),
+    (["train", "generator.ngf=abc"], 2, "generator.ngf"),
+    (["train", "--bogus"], 2, "No such option: --bogus"),
+    (["nope"], 2, "No such command"),
+    (["train", "--seed", "1", "seed=2"], 2, "give seed once"),
+    (["train", "notanoverride"], 2, "is not KEY=VALUE"),
+    (["train", "--scale", "huge"], 2, "--scale"),
+])
+def test_bad_input_is_one_line_and_a_nonzero_exit(monkeypatch, capsys, tmp_path, args, code,
+                                                  fragment):
+    exit_code, out, err = run_main(monkeypatch, capsys, *args, "--results", str(tmp_path / "r"))
+    assert exit_code == code
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0]
+    assert "Traceback" not in err + out
+
+
+def test_results_path_that_is_a_file(monkeypatch, capsys, tmp_path):
+    (tmp_path / "file").write_text("x")
+    code, _, err = run_main(monkeypatch, capsys, "train", "--scale", "smoke", "--results",
+                            str(tmp_path / "file"))
+    assert code == 5 and "is a file" in err
+
+
+def test_train_smoke_end_to_end_prints_where_results_are(monkeypatch, capsys, tmp_path):
+    code, out, err = run_main(monkeypatch, capsys, "train", "--scale", "smoke", "--seed", "3",
+                              "--results", str(tmp_path), "progress=none")
+    assert code == 0, err
+    assert "finished after 20 generator iterations" in out
+    run_dirs = list((tmp_path / "train").iterdir())
+    assert len(run_dirs) == 1 and "-s3-" in run_dirs[0].name
+    assert f"results: {run_dirs[0]}" in out.replace("\n", "")
+
+
+def test_console_script_runs_as_a_module(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "wgan_repro", "train", "optim.lr=-1"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: optim.lr must be > 0, got -1.0"

@@ -1,0 +1,3 @@
+from wgan_repro.cli import main
+
+main()

@@ -1,0 +1,57 @@
+"""Checkpoints: one self-describing file per run, safe to load (weights_only=True)."""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from wgan_repro.errors import CheckpointError
+from wgan_repro.results import write_with
+
+FORMAT = "wgan-repro-checkpoint"
+VERSION = 1
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    payload = {"format": FORMAT, "version": VERSION, **state}
+    write_with(path, lambda tmp: torch.save(payload, tmp))
+
+
+def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(obj, dict):
+        out: dict[str, Any] = {}
+        for key, value in obj.items():
+            out.update(_flatten(value, f"{prefix}{key}."))
+        return out
+    return {prefix[:-1]: obj}
+
+
+def config_differences(saved: dict, current: dict) -> list[str]:
+    a, b = _flatten(saved), _flatten(current)
+    return sorted(k for k in a.keys() | b.keys() if a.get(k, "<absent>") != b.get(k, "<absent>"))
+
+
+def load_checkpoint(path: Path, config: dict, map_location: str | torch.device = "cpu") -> dict:
+    """Load a checkpoint of ours made with ``config``; refuse anything else with one line."""
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError,
+            OSError) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"checkpoint {path} is corrupted or not a torch file "
+                              f"({reason[:120]}); delete it to start over") from err
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise CheckpointError(f"checkpoint {path} was not written by wgan-repro; refusing to load it")
+    if state.get("version") != VERSION:
+        raise CheckpointError(f"checkpoint {path} has format version {state.get('version')}, "
+                              f"this wgan-repro reads version {VERSION}")
+    diff = config_differences(state.get("config", {}), config)
+    if diff:
+        shown = ", ".join(diff[:8]) + (" ..." if len(diff) > 8 else "")
+        raise CheckpointError(f"checkpoint {path} was made with another config (differs in: "
+                              f"{shown}); choose another run_name or delete {path.parent.parent}")
+    return state

@@ -1,0 +1,170 @@
+"""wgan-repro: re-run the Wasserstein-GAN papers' figures and check their claims.
+
+Each verb turns its options into Hydra overrides and hands them to
+wgan_repro.hydra_runner; no torch import happens before a verb runs (fast --help).
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from wgan_repro.errors import EXIT_CODES, WganReproError
+
+app = typer.Typer(
+    name="wgan-repro",
+    help="Re-run the figures of the two Wasserstein-GAN papers (Arjovsky & Bottou 2017; "
+    "Arjovsky, Chintala & Bottou 2017) and report, with numbers, whether each claim holds. "
+    "Results go to results/<experiment>/.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    epilog="Exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_CODES.items()),
+)
+
+
+class Scale(str, Enum):
+    smoke = "smoke"
+    cpu = "cpu"
+    paper = "paper"
+
+
+OverridesArg = Annotated[
+    Optional[list[str]],
+    typer.Argument(help="Hydra overrides, KEY=VALUE or GROUP=OPTION "
+                   "(e.g. objective=gan_nonsaturating optim.lr=1e-4).", show_default=False),
+]
+ResultsOpt = Annotated[
+    Optional[Path], typer.Option("--results", help="Results folder (default: results).",
+                                 show_default=False)]
+ScaleOpt = Annotated[
+    Optional[Scale], typer.Option("--scale", help="Scale tier: smoke (tests), cpu (a laptop, "
+                                  "default), paper (a GPU).", show_default=False)]
+SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Random seed (default: 0).",
+                                                show_default=False)]
+ShowConfigOpt = Annotated[bool, typer.Option("--show-config",
+                                             help="Print the resolved config and exit.")]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")]
+
+_debug = False
+
+
+def _version(value: bool) -> None:
+    if value:
+        from wgan_repro import __version__
+
+        typer.echo(f"wgan-repro {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Re-run the Wasserstein-GAN papers' figures and check their claims."""
+
+
+def build_overrides(overrides: list[str] | None, results: Path | None, scale: Scale | None,
+                    seed: int | None) -> list[str]:
+    """Options become overrides; an option given twice (as --x and x=) is an error, never a
+    silent precedence."""
+    overrides = list(overrides or [])
+    keys = {o.split("=", 1)[0].lstrip("+~") for o in overrides}
+    for flag, key, value in (("--results", "results_dir", results), ("--scale", "scale", scale),
+                             ("--seed", "seed", seed)):
+        if value is None:
+            continue
+        if key in keys:
+            raise typer.BadParameter(f"give {key} once: as {flag} or as {key}=..., not both")
+        overrides.append(f"{key}={value.value if isinstance(value, Enum) else value}")
+    for o in overrides:
+        if "=" not in o:
+            raise typer.BadParameter(f"override {o!r} is not KEY=VALUE")
+    return overrides
+
+
+@app.command(context_settings={"ignore_unknown_options": False})
+def train(
+    overrides: OverridesArg = None,
+    results: ResultsOpt = None,
+    scale: ScaleOpt = None,
+    seed: SeedOpt = None,
+    show_config: ShowConfigOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Train one GAN or WGAN from the config tree (P2 Algorithm 1 by default)."""
+    global _debug
+    _debug = _debug or debug
+    from wgan_repro import hydra_runner
+
+    cfg = hydra_runner.compose(build_overrides(overrides, results, scale, seed))
+    if show_config:
+        from omegaconf import OmegaConf
+
+        typer.echo(OmegaConf.to_yaml(cfg))
+        return
+    from wgan_repro.train import train as train_run
+
+    summary = train_run(cfg)
+    _print_summary(summary)
+
+
+def _print_summary(summary: dict) -> None:
+    from rich.console import Console
+
+    console = Console()
+    status = summary["status"]
+    line = f"[bold]{status}[/bold] after {summary['gen_iters']} generator iterations"
+    for key in ("wasserstein_estimate", "js_estimate"):
+        if f"{key}_filtered_first" in summary:
+            line += (f"; {key} (median-filtered) {summary[f'{key}_filtered_first']:.4g} -> "
+                     f"{summary[f'{key}_filtered_last']:.4g}")
+    console.print(line, highlight=False)
+    console.print(f"results: {summary['run_dir']}", highlight=False, soft_wrap=True)
+
+
+def main() -> None:
+    """Entry point: one line on stderr and a documented exit code for every known failure."""
+    try:  # typer >= 0.2x vendors click; older typer raises click's own exceptions
+        from typer import TyperException as CliError
+    except ImportError:  # pragma: no cover - depends on the installed typer
+        from click.exceptions import ClickException as CliError
+
+    global _debug
+    _debug = "--debug" in sys.argv[1:]
+    if len(sys.argv) == 1:
+        sys.argv.append("--help")
+    try:
+        code = app(prog_name="wgan-repro", standalone_mode=False)
+    except CliError as err:
+        if _debug:
+            raise
+        ctx = getattr(err, "ctx", None)
+        hint = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
+        print(f"error: {err.format_message()}{hint}", file=sys.stderr)
+        sys.exit(getattr(err, "exit_code", 2) or 2)
+    except WganReproError as err:
+        if _debug:
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(err.exit_code)
+    except (KeyboardInterrupt, typer.Abort):
+        print("interrupted: rerun the same command to resume from the last checkpoint",
+              file=sys.stderr)
+        sys.exit(130)
+    except Exception as err:  # noqa: BLE001 - last resort: still one line
+        if _debug:
+            raise
+        print(f"error: unexpected {type(err).__name__}: {err} (rerun with --debug for the "
+              "traceback)", file=sys.stderr)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""Losses as pure functions of per-sample critic outputs, plus weight clipping.
+
+``critic_real`` and ``critic_fake`` are the critic's raw outputs, one number per sample:
+for the standard GAN they are logits (D = sigmoid(logit)), for the WGAN they are f(x).
+Every loss here is something to *minimise*; log-sigmoid forms keep them finite where
+D saturates. Notation of the papers:
+
+- GAN discriminator maximises  L(D, g) = E log D(x) + E log(1 - D(G(z)))
+- GAN minimax generator minimises      E log(1 - D(G(z)))            (P1 "original cost")
+- GAN non-saturating generator minimises  -E log D(G(z))              (P1 "-log D cost")
+- WGAN critic maximises  E f(x) - E f(G(z)); the generator minimises -E f(G(z))
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+LOG_2 = math.log(2.0)
+
+
+# ---- standard GAN ------------------------------------------------------------------------
+def gan_value(logit_real: Tensor, logit_fake: Tensor) -> Tensor:
+    """L(D, g) = E log D(x) + E log(1 - D(G(z))); log(1 - sigmoid(a)) = logsigmoid(-a)."""
+    return F.logsigmoid(logit_real).mean() + F.logsigmoid(-logit_fake).mean()
+
+
+def gan_discriminator_loss(logit_real: Tensor, logit_fake: Tensor) -> Tensor:
+    return -gan_value(logit_real, logit_fake)
+
+
+def gan_minimax_generator_loss(logit_fake: Tensor) -> Tensor:
+    """E log(1 - D(G(z))), the generator's cost in the original minimax game."""
+    return F.logsigmoid(-logit_fake).mean()
+
+
+def gan_nonsaturating_generator_loss(logit_fake: Tensor) -> Tensor:
+    """-E log D(G(z)), the '-log D' alternative cost."""
+    return -F.logsigmoid(logit_fake).mean()
+
+
+def js_estimate(logit_real: Tensor, logit_fake: Tensor) -> Tensor:
+    """1/2 L(D, g) + log 2, a lower bound on JS(P_r, P_g) (P2 Fig. 4); log 2 at most."""
+    return 0.5 * gan_value(logit_real, logit_fake) + LOG_2
+
+
+def discriminator_accuracy(logit_real: Tensor, logit_fake: Tensor) -> Tensor:
+    """Share of samples on the right side of D = 1/2 (real above, fake below)."""
+    correct = (logit_real > 0).sum() + (logit_fake < 0).sum()
+    return correct.float() / (logit_real.numel() + logit_fake.numel())
+
+
+# ---- WGAN ----------------------------------------------------------------------------------
+def wasserstein_estimate(critic_real: Tensor, critic_fake: Tensor) -> Tensor:
+    """E f(x) - E f(G(z)): the critic's estimate of W(P_r, P_g) (up to the Lipschitz constant)."""
+    return critic_real.mean() - critic_fake.mean()
+
+
+def wgan_critic_loss(critic_real: Tensor, critic_fake: Tensor) -> Tensor:
+    return -wasserstein_estimate(critic_real, critic_fake)
+
+
+def wgan_generator_loss(critic_fake: Tensor) -> Tensor:
+    return -critic_fake.mean()
+
+
+@torch.no_grad()
+def clip_weights_(parameters: Iterable[Tensor], clip: float) -> None:
+    """Clamp every parameter to [-clip, clip] in place (P2 Algorithm 1, after each update)."""
+    params = [p for p in parameters]
+    torch._foreach_clamp_min_(params, -clip)
+    torch._foreach_clamp_max_(params, clip)
+
+
+# ---- one place that maps a config to the functions above -----------------------------------
+@dataclass(frozen=True)
+class Objective:
+    critic_loss: Callable[[Tensor, Tensor], Tensor]
+    generator_loss: Callable[[Tensor], Tensor]
+    is_wasserstein: bool
+    clip: float | None
+    n_critic: int
+    warmup: bool
+    warmup_critic_iters: int
+    warmup_gen_iters: int
+    warmup_every: int
+
+    def critic_iters(self, gen_iter: int) -> int:
+        """Critic updates before generator update ``gen_iter`` (0-based).
+
+        The reference code trains the critic ``warmup_critic_iters`` times for the first
+        ``warmup_gen_iters`` generator iterations and at every ``warmup_every``-th one, so the
+        critic is near optimal when the generator's gradient is taken from it.
+        """
+        if not self.warmup:
+            return self.n_critic
+        warm = gen_iter < self.warmup_gen_iters or (
+            self.warmup_every > 0 and gen_iter % self.warmup_every == 0
+        )
+        return self.warmup_critic_iters if warm and self.warmup_critic_iters > 0 else self.n_critic
+
+
+GENERATOR_LOSSES = {
+    "minimax": gan_minimax_generator_loss,
+    "nonsaturating": gan_nonsaturating_generator_loss,
+    "wasserstein": wgan_generator_loss,
+}
+
+
+def build_objective(cfg) -> Objective:
+    wasserstein = cfg.loss == "wasserstein"
+    return Objective(
+        critic_loss=wgan_critic_loss if wasserstein else gan_discriminator_loss,
+        generator_loss=GENERATOR_LOSSES[cfg.loss],
+        is_wasserstein=wasserstein,
+        clip=cfg.clip,
+        n_critic=cfg.n_critic,
+        warmup=cfg.warmup,
+        warmup_critic_iters=cfg.warmup_critic_iters,
+        warmup_gen_iters=cfg.warmup_gen_iters,
+        warmup_every=cfg.warmup_every,
+    )

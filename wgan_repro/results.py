@@ -1,0 +1,101 @@
+"""Declared CSV columns, atomic writes, and run folders.
+
+Every file a reader may open is written to a temporary file in the same folder and then
+renamed over the target, so a crash never leaves a truncated file behind.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from wgan_repro.errors import ResultsError
+
+# Columns of results/<experiment>/<run>/metrics.csv, one row per generator iteration.
+# wasserstein_estimate is filled for the WGAN; discriminator_accuracy and js_estimate for
+# the standard GAN; the other objective's columns stay empty.
+TRAIN_METRICS_COLUMNS = (
+    "gen_iter",  # 1-based count of generator updates done
+    "critic_iters",  # critic updates before this generator update
+    "critic_loss",  # the critic's loss on its last update (what it minimised)
+    "generator_loss",  # the generator's loss on this update
+    "wasserstein_estimate",  # E f(real) - E f(fake) on the critic's last batch
+    "discriminator_accuracy",  # GAN: share of real and fake samples classified right
+    "js_estimate",  # GAN: 1/2 L(D, g) + log 2 on the discriminator's last batch
+    "seconds",  # wall-clock seconds since the run (first) started
+)
+
+
+def _atomic(path: Path, write: Callable[[Path], None]) -> None:
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+    except (NotADirectoryError, FileExistsError) as err:
+        raise ResultsError(f"cannot write {path}: a parent path is a file") from err
+    except PermissionError as err:
+        raise ResultsError(f"cannot write {path}: permission denied") from err
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        if err.errno == errno.ENOSPC:
+            raise ResultsError(f"disk full while writing {path}; nothing was overwritten") from err
+        raise ResultsError(f"cannot write {path}: {err.strerror or err}") from err
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: Path, text: str) -> None:
+    _atomic(path, lambda tmp: tmp.write_text(text))
+
+
+def write_json(path: Path, obj: Any) -> None:
+    write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=_jsonable) + "\n")
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def write_csv(path: Path, rows: Sequence[dict], columns: Sequence[str]) -> None:
+    """Write rows with exactly the declared columns (missing values are left empty)."""
+    import pandas as pd
+
+    frame = pd.DataFrame(list(rows), columns=list(columns))
+    _atomic(path, lambda tmp: frame.to_csv(tmp, index=False))
+
+
+def write_with(path: Path, save: Callable[[Path], None]) -> None:
+    """Atomic write through a saver that takes a path (torch.save, savefig, save_image)."""
+    _atomic(path, save)
+
+
+def config_hash(container: dict) -> str:
+    """Short content address of a resolved config."""
+    text = json.dumps(container, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def check_writable(results_dir: Path) -> Path:
+    results_dir = Path(results_dir)
+    if results_dir.exists() and not results_dir.is_dir():
+        raise ResultsError(f"--results {results_dir} is a file, not a folder")
+    try:
+        results_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ResultsError(f"cannot create results folder {results_dir}: {err.strerror}") from err
+    if not os.access(results_dir, os.W_OK):
+        raise ResultsError(f"results folder {results_dir} is not writable")
+    return results_dir

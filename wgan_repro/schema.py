@@ -1,0 +1,184 @@
+"""Typed schema of the config tree.
+
+Every YAML file under ``conf/`` is merged onto these dataclasses, so an unknown key or a
+value of the wrong type fails at compose time with the key's full name. Constraints that a
+type cannot express (lr > 0, clip > 0, ...) are checked by :func:`validate` right after
+composing, before anything runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from omegaconf import DictConfig
+
+from wgan_repro.errors import ConfigError
+
+IMAGE_DATASETS = ("digits", "mnist", "cifar10", "lsun", "image_folder")
+POINT_DATASETS = ("ring8", "grid25")
+
+
+@dataclass
+class DataConfig:
+    name: str = "digits"
+    root: Optional[str] = None  # folder of an on-disk dataset; unused by bundled ones
+    download: bool = False  # torchvision datasets only; never implied
+    image_size: int = 32
+    channels: int = 1
+    max_images: Optional[int] = None  # keep the first N training examples (smoke tier, subsets)
+    heldout_fraction: float = 0.2  # share of a bundled dataset kept out of training
+    split_seed: int = 0  # fixes the train/held-out split, independent of the run seed
+    in_memory: bool = True  # decode once into one tensor; False streams (LSUN)
+    num_workers: int = 0  # streaming loader only
+    lsun_classes: str = "bedroom_train"
+    # 2-D Gaussian mixtures
+    layout: str = "ring"  # ring | grid
+    n_modes: int = 8
+    spacing: float = 1.0  # ring radius, or grid step
+    std: float = 0.01
+    n_points: int = 10000
+
+
+@dataclass
+class GeneratorConfig:
+    arch: str = "dcgan"  # dcgan | mlp
+    nz: int = 100
+    ngf: int = 64
+    n_extra_layers: int = 0
+    batch_norm: bool = True
+    constant_filters: bool = False  # P2 Fig. 6: same filter count in every layer
+    hidden_units: int = 512
+    hidden_layers: int = 4
+    tanh_output: bool = True
+
+
+@dataclass
+class CriticConfig:
+    arch: str = "dcgan"  # dcgan | mlp
+    ndf: int = 64
+    n_extra_layers: int = 0
+    batch_norm: bool = True
+    hidden_units: int = 512
+    hidden_layers: int = 4
+
+
+@dataclass
+class ObjectiveConfig:
+    name: str = "wgan_clip"
+    loss: str = "wasserstein"  # wasserstein | minimax | nonsaturating
+    clip: Optional[float] = 0.01  # weight clipping bound c; None = no clipping
+    n_critic: int = 5
+    warmup: bool = True  # the reference code's extra critic iterations (see objectives.py)
+    warmup_critic_iters: int = 100
+    warmup_gen_iters: int = 25
+    warmup_every: int = 500  # 0 disables the periodic warm-up
+
+
+@dataclass
+class OptimConfig:
+    name: str = "rmsprop"  # rmsprop | adam
+    lr: float = 5e-5
+    betas: list[float] = field(default_factory=lambda: [0.5, 0.999])
+    alpha: float = 0.99
+    eps: float = 1e-8
+
+
+@dataclass
+class TrainConfig:
+    iterations: int = 1000  # generator iterations
+    batch_size: int = 64
+    sample_every: int = 250
+    checkpoint_every: int = 250
+    log_every: int = 50  # plain-text progress lines when stdout is not a terminal
+    grid_size: int = 64  # images in a sample grid (fixed noise)
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    critic: CriticConfig = field(default_factory=CriticConfig)
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    tier: str = "cpu"
+    experiment_name: str = "train"
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
+    threads: Optional[int] = None
+    results_dir: str = "results"
+    run_name: Optional[str] = None  # default: a hash of the config (content-addressed)
+    progress: str = "auto"  # auto | rich | plain | none
+
+
+# Keys that change where or how a run is shown, not what it computes: left out of the
+# content hash and of the resume check.
+PRESENTATION_KEYS = ("results_dir", "run_name", "progress", "threads", "device")
+
+
+def register() -> None:
+    """Register the schema with Hydra's ConfigStore (idempotent)."""
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(name="config_schema", node=Config)
+
+
+def _check(ok: bool, message: str, errors: list[str]) -> None:
+    if not ok:
+        errors.append(message)
+
+
+def validate(cfg: DictConfig | Any) -> None:
+    """Reject values no type can rule out; raise ConfigError naming every bad key."""
+    errors: list[str] = []
+    d, g, c, o, op, t = cfg.data, cfg.generator, cfg.critic, cfg.objective, cfg.optim, cfg.train
+    _check(d.name in IMAGE_DATASETS + POINT_DATASETS,
+           f"data.name must be one of {', '.join(IMAGE_DATASETS + POINT_DATASETS)}, got {d.name!r}",
+           errors)
+    if d.name in IMAGE_DATASETS:
+        _check(d.image_size in (16, 32, 64) or g.arch == "mlp" and c.arch == "mlp",
+               f"data.image_size must be 16, 32 or 64 for DCGAN networks, got {d.image_size}",
+               errors)
+        _check(d.channels in (1, 3), f"data.channels must be 1 or 3, got {d.channels}", errors)
+    else:
+        _check(g.arch == "mlp" and c.arch == "mlp",
+               f"data={d.name} is 2-D points: use generator=mlp critic=mlp", errors)
+    _check(0.0 < d.heldout_fraction < 1.0,
+           f"data.heldout_fraction must be in (0, 1), got {d.heldout_fraction}", errors)
+    _check(d.max_images is None or d.max_images >= 1,
+           f"data.max_images must be >= 1, got {d.max_images}", errors)
+    for name, net in (("generator", g), ("critic", c)):
+        _check(net.arch in ("dcgan", "mlp"), f"{name}.arch must be dcgan or mlp, got {net.arch!r}",
+               errors)
+        _check(net.n_extra_layers >= 0,
+               f"{name}.n_extra_layers must be >= 0, got {net.n_extra_layers}", errors)
+        _check(net.hidden_units >= 1 and net.hidden_layers >= 1,
+               f"{name}.hidden_units and hidden_layers must be >= 1", errors)
+    _check(g.ngf >= 1, f"generator.ngf must be >= 1, got {g.ngf}", errors)
+    _check(g.nz >= 1, f"generator.nz must be >= 1, got {g.nz}", errors)
+    _check(c.ndf >= 1, f"critic.ndf must be >= 1, got {c.ndf}", errors)
+    _check(o.loss in ("wasserstein", "minimax", "nonsaturating"),
+           f"objective.loss must be wasserstein, minimax or nonsaturating, got {o.loss!r}", errors)
+    _check(o.clip is None or o.clip > 0, f"objective.clip must be > 0, got {o.clip}", errors)
+    _check(o.n_critic >= 1, f"objective.n_critic must be >= 1, got {o.n_critic}", errors)
+    _check(o.warmup_critic_iters >= 0 and o.warmup_gen_iters >= 0 and o.warmup_every >= 0,
+           "objective.warmup_* must be >= 0", errors)
+    _check(op.name in ("rmsprop", "adam"), f"optim.name must be rmsprop or adam, got {op.name!r}",
+           errors)
+    _check(op.lr > 0, f"optim.lr must be > 0, got {op.lr}", errors)
+    _check(len(op.betas) == 2 and all(0.0 <= b < 1.0 for b in op.betas),
+           f"optim.betas must be two numbers in [0, 1), got {list(op.betas)}", errors)
+    _check(t.iterations >= 1, f"train.iterations must be >= 1, got {t.iterations}", errors)
+    _check(t.batch_size >= 1, f"train.batch_size must be >= 1, got {t.batch_size}", errors)
+    for key in ("sample_every", "checkpoint_every", "log_every", "grid_size"):
+        _check(t[key] >= 1, f"train.{key} must be >= 1, got {t[key]}", errors)
+    _check(cfg.device == "auto" or cfg.device == "cpu" or cfg.device == "mps"
+           or str(cfg.device).startswith("cuda"),
+           f"device must be auto, cpu, cuda, cuda:N or mps, got {cfg.device!r}", errors)
+    _check(cfg.threads is None or cfg.threads >= 1, f"threads must be >= 1, got {cfg.threads}",
+           errors)
+    _check(cfg.progress in ("auto", "rich", "plain", "none"),
+           f"progress must be auto, rich, plain or none, got {cfg.progress!r}", errors)
+    if errors:
+        raise ConfigError("; ".join(errors))
