@@ -7,9 +7,9 @@ wgan_repro.hydra_runner; no torch import happens before a verb runs (fast --help
 from __future__ import annotations
 
 import sys
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -27,24 +27,24 @@ app = typer.Typer(
 )
 
 
-class Scale(str, Enum):
+class Scale(StrEnum):
     smoke = "smoke"
     cpu = "cpu"
     paper = "paper"
 
 
 OverridesArg = Annotated[
-    Optional[list[str]],
+    list[str] | None,
     typer.Argument(help="Hydra overrides, KEY=VALUE or GROUP=OPTION "
                    "(e.g. objective=gan_nonsaturating optim.lr=1e-4).", show_default=False),
 ]
 ResultsOpt = Annotated[
-    Optional[Path], typer.Option("--results", help="Results folder (default: results).",
+    Path | None, typer.Option("--results", help="Results folder (default: results).",
                                  show_default=False)]
 ScaleOpt = Annotated[
-    Optional[Scale], typer.Option("--scale", help="Scale tier: smoke (tests), cpu (a laptop, "
+    Scale | None, typer.Option("--scale", help="Scale tier: smoke (tests), cpu (a laptop, "
                                   "default), paper (a GPU).", show_default=False)]
-SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Random seed (default: 0).",
+SeedOpt = Annotated[int | None, typer.Option("--seed", help="Random seed (default: 0).",
                                                 show_default=False)]
 ShowConfigOpt = Annotated[bool, typer.Option("--show-config",
                                              help="Print the resolved config and exit.")]

@@ -35,9 +35,9 @@ def _one_line(err: BaseException) -> str:
     cause = err
     while cause.__cause__ is not None:
         cause = cause.__cause__
-    from omegaconf.errors import ConfigKeyError
+    from omegaconf.errors import ConfigAttributeError, ConfigKeyError
 
-    if isinstance(cause, ConfigKeyError) and getattr(cause, "full_key", None):
+    if isinstance(cause, (ConfigKeyError, ConfigAttributeError)) and getattr(cause, "full_key", None):
         return f"unknown config key '{cause.full_key}'"
     if isinstance(cause, OmegaConfBaseException) and getattr(cause, "full_key", None):
         first = str(cause).strip().splitlines()[0]

@@ -9,7 +9,7 @@ composing, before anything runs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from omegaconf import DictConfig
 
@@ -22,11 +22,11 @@ POINT_DATASETS = ("ring8", "grid25")
 @dataclass
 class DataConfig:
     name: str = "digits"
-    root: Optional[str] = None  # folder of an on-disk dataset; unused by bundled ones
+    root: str | None = None  # folder of an on-disk dataset; unused by bundled ones
     download: bool = False  # torchvision datasets only; never implied
     image_size: int = 32
     channels: int = 1
-    max_images: Optional[int] = None  # keep the first N training examples (smoke tier, subsets)
+    max_images: int | None = None  # keep the first N training examples (smoke tier, subsets)
     heldout_fraction: float = 0.2  # share of a bundled dataset kept out of training
     split_seed: int = 0  # fixes the train/held-out split, independent of the run seed
     in_memory: bool = True  # decode once into one tensor; False streams (LSUN)
@@ -67,7 +67,7 @@ class CriticConfig:
 class ObjectiveConfig:
     name: str = "wgan_clip"
     loss: str = "wasserstein"  # wasserstein | minimax | nonsaturating
-    clip: Optional[float] = 0.01  # weight clipping bound c; None = no clipping
+    clip: float | None = 0.01  # weight clipping bound c; None = no clipping
     n_critic: int = 5
     warmup: bool = True  # the reference code's extra critic iterations (see objectives.py)
     warmup_critic_iters: int = 100
@@ -106,9 +106,9 @@ class Config:
     experiment_name: str = "train"
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
-    threads: Optional[int] = None
+    threads: int | None = None
     results_dir: str = "results"
-    run_name: Optional[str] = None  # default: a hash of the config (content-addressed)
+    run_name: str | None = None  # default: a hash of the config (content-addressed)
     progress: str = "auto"  # auto | rich | plain | none
 
 
