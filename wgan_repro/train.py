@@ -133,9 +133,10 @@ class Progress:
     def update(self, gen_iter: int, row: dict) -> None:
         if self.mode == "none":
             return
-        shown = {k: row[k] for k in ("wasserstein_estimate", "js_estimate", "critic_loss",
-                                     "generator_loss") if row.get(k) is not None}
-        text = "  ".join(f"{k}={v:.4g}" for k, v in shown.items())
+        labels = {"wasserstein_estimate": "W", "js_estimate": "JS", "critic_loss": "critic",
+                  "generator_loss": "gen"}  # short: the line must fit next to the bar
+        text = "  ".join(f"{label} {row[k]:.3g}" for k, label in labels.items()
+                         if row.get(k) is not None)
         if self.bar is not None:
             self.bar.update(self.task, completed=gen_iter, losses=text)
         elif gen_iter % self.log_every == 0 or gen_iter == self.total:
@@ -220,7 +221,7 @@ def train(cfg: DictConfig, run_dir: Path | None = None) -> dict[str, Any]:
     diverged_at = None
     generator.train()
     critic.train()
-    title = f"{cfg.experiment_name}: {cfg.objective.name} {cfg.generator.arch}"
+    title = f"{cfg.experiment_name} {cfg.objective.name}"
     progress = Progress(cfg.progress, tc.iterations, start, tc.log_every, title)
     with progress:
         for gen_iter in range(start, tc.iterations):
