@@ -114,6 +114,82 @@ def train(
     _print_summary(summary)
 
 
+def parse_int_list(text: str | None, option: str) -> list[int] | None:
+    """'1,20,25' -> [1, 20, 25]; anything else is a one-line usage error."""
+    if text is None:
+        return None
+    try:
+        values = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise typer.BadParameter(f"{option} takes comma-separated integers, got {text!r}") from None
+    return values
+
+
+def _list_override(key: str, values: list[int] | None) -> list[str]:
+    return [] if values is None else [f"{key}=[{','.join(str(v) for v in values)}]"]
+
+
+@app.command()
+def fig2(
+    overrides: OverridesArg = None,
+    epochs: Annotated[str | None, typer.Option(
+        "--epochs", help="Generator snapshots, in DCGAN training epochs, strictly increasing "
+        "(default: 1,20,25).", show_default=False)] = None,
+    d_iters: Annotated[int | None, typer.Option(
+        "--d-iters", help="Discriminator iterations from scratch per snapshot (default: by "
+        "tier; the paper's 4000 at --scale paper).", show_default=False)] = None,
+    seeds: Annotated[str | None, typer.Option(
+        "--seeds", help="Seeds to repeat the protocol over, e.g. 0,1,2 (default: by tier).",
+        show_default=False)] = None,
+    results: ResultsOpt = None,
+    scale: ScaleOpt = None,
+    show_config: ShowConfigOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """P1 Fig. 1-3: train a fresh discriminator against frozen DCGAN generators and watch the
+    original cost's gradient vanish while the -log D cost's does not."""
+    from wgan_repro import hydra_runner
+
+    epoch_list = parse_int_list(epochs, "--epochs")
+    seed_list = parse_int_list(seeds, "--seeds")
+    base = ["experiment=fig2", *build_overrides(overrides, results, scale, None),
+            *_list_override("fig2.epochs", epoch_list), *_list_override("fig2.seeds", seed_list)]
+    if d_iters is not None:
+        base.append(f"fig2.d_iters={d_iters}")
+    cfg = hydra_runner.compose(base)
+    from wgan_repro.experiments import fig2 as experiment
+    from wgan_repro.schema import validate
+
+    validate(cfg)
+    experiment.validate_fig2(cfg)
+    if show_config:
+        from omegaconf import OmegaConf
+
+        typer.echo(OmegaConf.to_yaml(cfg))
+        return
+    runs = [hydra_runner.run(experiment.run_fig2, [*base, f"seed={seed}"])
+            for seed in cfg.fig2.seeds]
+    files = [f for run in runs for f in run["files"]]
+    source = (f"fig2/grad_norms.csv (tier {cfg.tier}, seeds "
+              f"{','.join(str(s) for s in cfg.fig2.seeds)}, {cfg.fig2.d_iters} D iterations)")
+    summary = experiment.aggregate(Path(cfg.results_dir), files, source)
+    _print_claims(summary["claims"], Path(cfg.results_dir) / "fig2")
+
+
+def _print_claims(claims: list[dict], out_dir: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("claim", "measured", "verdict", show_lines=True)
+    colors = {"reproduced": "green", "not reproduced": "red", "inconclusive": "yellow"}
+    for claim in claims:
+        table.add_row(claim["claim"], claim["measured_value"],
+                      f"[{colors[claim['verdict']]}]{claim['verdict']}[/]")
+    console = Console()
+    console.print(table)
+    console.print(f"results: {out_dir}", highlight=False, soft_wrap=True)
+
+
 def _print_summary(summary: dict) -> None:
     from rich.console import Console
 

@@ -31,6 +31,21 @@ TRAIN_METRICS_COLUMNS = (
     "seconds",  # wall-clock seconds since the run (first) started
 )
 
+# results/fig2/grad_norms.csv: one row per measured discriminator iteration (P1 Fig. 1-3).
+FIG2_COLUMNS = (
+    "epoch",  # generator snapshot: epochs of DCGAN training before it was frozen
+    "seed",
+    "d_iter",  # discriminator updates done (0 = untrained)
+    "d_loss",  # discriminator cross-entropy on this row's real batch and G(z)
+    "d_accuracy",  # share of that real batch and G(z) classified right
+    "grad_norm_original",  # || grad_theta E log(1 - D(G(z))) ||_2 over all generator parameters
+    "grad_norm_logd",  # || grad_theta E -log D(G(z)) ||_2 on the same z
+)
+
+# results/claims.csv: one row per claim of the papers, with its computed verdict.
+CLAIMS_COLUMNS = ("experiment", "claim", "paper_value", "measured_value", "verdict", "source")
+VERDICTS = ("reproduced", "not reproduced", "inconclusive")
+
 
 def _atomic(path: Path, write: Callable[[Path], None]) -> None:
     path = Path(path)
@@ -99,3 +114,30 @@ def check_writable(results_dir: Path) -> Path:
     if not os.access(results_dir, os.W_OK):
         raise ResultsError(f"results folder {results_dir} is not writable")
     return results_dir
+
+
+def read_csv(path: Path, columns: Sequence[str]):
+    """Read a CSV written by wgan-repro and check it has exactly the declared columns."""
+    import pandas as pd
+
+    frame = pd.read_csv(path)
+    if tuple(frame.columns) != tuple(columns):
+        raise ResultsError(f"{path} has columns {list(frame.columns)}, expected {list(columns)}")
+    return frame
+
+
+def update_claims(results_dir: Path, experiment: str, claims: Sequence[dict]) -> Path:
+    """Replace this experiment's rows of results/claims.csv, keeping every other row."""
+    import pandas as pd
+
+    path = Path(results_dir) / "claims.csv"
+    rows = [{"experiment": experiment, **c} for c in claims]
+    for row in rows:
+        if row["verdict"] not in VERDICTS:
+            raise ValueError(f"verdict must be one of {VERDICTS}, got {row['verdict']!r}")
+    kept = []
+    if path.exists():
+        old = pd.read_csv(path, keep_default_na=False)
+        kept = old[old["experiment"] != experiment].to_dict("records")
+    write_csv(path, kept + rows, CLAIMS_COLUMNS)
+    return path

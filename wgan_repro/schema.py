@@ -92,6 +92,15 @@ class TrainConfig:
     checkpoint_every: int = 250
     log_every: int = 50  # plain-text progress lines when stdout is not a terminal
     grid_size: int = 64  # images in a sample grid (fixed noise)
+    snapshot_every: int | None = None  # save the generator's weights every N iterations
+
+
+@dataclass
+class Fig2Config:
+    epochs: list[int] = field(default_factory=lambda: [1, 20, 25])
+    d_iters: int = 1000  # discriminator iterations from scratch per snapshot
+    measure_every: int = 10  # record norms every k discriminator iterations
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
 
 
 @dataclass
@@ -102,6 +111,7 @@ class Config:
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    fig2: Fig2Config = field(default_factory=Fig2Config)
     tier: str = "cpu"
     experiment_name: str = "train"
     seed: int = 0
@@ -112,9 +122,13 @@ class Config:
     progress: str = "auto"  # auto | rich | plain | none
 
 
-# Keys that change where or how a run is shown, not what it computes: left out of the
-# content hash and of the resume check.
-PRESENTATION_KEYS = ("results_dir", "run_name", "progress", "threads", "device")
+# What a training run's numbers depend on: its identity (content hash, resume check).
+# train.iterations is left out on purpose: asking for more iterations continues a shorter
+# run from its last checkpoint instead of starting over (nothing in the loop depends on
+# the total). Presentation keys (results_dir, progress, ...) and other experiments'
+# sections are left out too.
+RUN_IDENTITY_SECTIONS = ("data", "generator", "critic", "objective", "optim", "train", "seed")
+RUN_LENGTH_KEYS = ("iterations", "log_every")
 
 
 def register() -> None:
@@ -173,6 +187,8 @@ def validate(cfg: DictConfig | Any) -> None:
     _check(t.batch_size >= 1, f"train.batch_size must be >= 1, got {t.batch_size}", errors)
     for key in ("sample_every", "checkpoint_every", "log_every", "grid_size"):
         _check(t[key] >= 1, f"train.{key} must be >= 1, got {t[key]}", errors)
+    _check(t.snapshot_every is None or t.snapshot_every >= 1,
+           f"train.snapshot_every must be >= 1, got {t.snapshot_every}", errors)
     _check(cfg.device == "auto" or cfg.device == "cpu" or cfg.device == "mps"
            or str(cfg.device).startswith("cuda"),
            f"device must be auto, cpu, cuda, cuda:N or mps, got {cfg.device!r}", errors)

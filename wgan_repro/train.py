@@ -41,7 +41,7 @@ from wgan_repro.results import (
     write_text,
     write_with,
 )
-from wgan_repro.schema import PRESENTATION_KEYS, validate
+from wgan_repro.schema import RUN_IDENTITY_SECTIONS, RUN_LENGTH_KEYS, validate
 
 MEDIAN_FILTER_WIDTH = 101  # P2 Fig. 3 median-filters the critic's estimate over 101 iterations
 
@@ -58,9 +58,11 @@ def select_device(name: str) -> torch.device:
 
 
 def semantic_config(cfg: DictConfig) -> dict:
-    """The resolved config minus presentation keys: what a run's numbers depend on."""
+    """What a run's numbers depend on: the resolved identity sections, without run length."""
     container = OmegaConf.to_container(cfg, resolve=True)
-    return {k: v for k, v in container.items() if k not in PRESENTATION_KEYS}
+    identity = {k: container[k] for k in RUN_IDENTITY_SECTIONS}
+    identity["train"] = {k: v for k, v in identity["train"].items() if k not in RUN_LENGTH_KEYS}
+    return identity
 
 
 def run_dir_for(cfg: DictConfig) -> Path:
@@ -149,8 +151,9 @@ class Progress:
 def train(cfg: DictConfig, run_dir: Path | None = None) -> dict[str, Any]:
     """Train one GAN/WGAN as configured; return (and write) the run's summary.
 
-    A finished run with the same config is reused; an unfinished one resumes from its last
-    checkpoint and ends with the same numbers as an uninterrupted run.
+    A finished run with the same config is reused; an unfinished one (or a shorter one,
+    when more iterations are asked for) resumes from its last checkpoint and ends with the
+    same numbers as an uninterrupted run. A run that already went further is reused as is.
     """
     validate(cfg)
     check_writable(Path(cfg.results_dir))
@@ -166,7 +169,8 @@ def train(cfg: DictConfig, run_dir: Path | None = None) -> dict[str, Any]:
     tc, objective = cfg.train, build_objective(cfg.objective)
 
     state = load_checkpoint(ckpt_path, config) if ckpt_path.exists() else None
-    if state is not None and state.get("finished") and summary_path.exists():
+    done_before = state is not None and (state["gen_iter"] >= tc.iterations or state["diverged_at"])
+    if done_before and summary_path.exists():
         import json
 
         return json.loads(summary_path.read_text())  # same config, already done: reuse
@@ -195,11 +199,12 @@ def train(cfg: DictConfig, run_dir: Path | None = None) -> dict[str, Any]:
         rows, start, elapsed_before = state["rows"], state["gen_iter"], state["elapsed"]
     write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
 
-    def checkpoint(gen_iter: int, finished: bool) -> None:
+    def checkpoint(gen_iter: int, finished: bool, diverged_at: int | None = None) -> None:
         write_csv(run_dir / "metrics.csv", [dict(zip(TRAIN_METRICS_COLUMNS, r)) for r in rows],
                   TRAIN_METRICS_COLUMNS)
         save_checkpoint(ckpt_path, {
             "config": config, "config_hash": digest, "gen_iter": gen_iter, "finished": finished,
+            "diverged_at": diverged_at,
             "generator": generator.state_dict(), "critic": critic.state_dict(),
             "opt_generator": opt_generator.state_dict(), "opt_critic": opt_critic.state_dict(),
             "batches": batches.state_dict(), "rng": rng_state(device), "rows": rows,
@@ -211,8 +216,12 @@ def train(cfg: DictConfig, run_dir: Path | None = None) -> dict[str, Any]:
             return  # 2-D points have no image grid
         from torchvision.utils import save_image
 
+        # Batch norm stays in training mode (batch statistics), as in training and in the
+        # reference code; its running statistics are restored so sampling changes nothing.
+        buffers = {k: v.clone() for k, v in generator.named_buffers()}
         with torch.no_grad():
             images = generator(fixed_noise).cpu()
+        generator.load_state_dict(buffers, strict=False)
         write_with(run_dir / "samples" / f"gen_iter_{gen_iter:06d}.png",
                    lambda tmp: save_image(images, tmp, format="png", normalize=True,
                                           value_range=(-1, 1), nrow=int(math.sqrt(len(images)))))
@@ -272,13 +281,16 @@ def train(cfg: DictConfig, run_dir: Path | None = None) -> dict[str, Any]:
                 break
             if done % tc.sample_every == 0:
                 save_samples(done)
+            if tc.snapshot_every and done % tc.snapshot_every == 0:
+                write_with(run_dir / "snapshots" / f"gen_iter_{done:06d}.pt",
+                           lambda tmp: torch.save(generator.state_dict(), tmp))
             if done % tc.checkpoint_every == 0 and done < tc.iterations:
                 checkpoint(done, finished=False)
 
     gen_iters = len(rows)
     if diverged_at is None and gen_iters % tc.sample_every != 0:
         save_samples(gen_iters)
-    checkpoint(gen_iters, finished=True)
+    checkpoint(gen_iters, finished=True, diverged_at=diverged_at)
     summary = summarize(cfg, rows, run_dir, digest, diverged_at,
                         count_parameters(generator), count_parameters(critic), device)
     write_json(summary_path, summary)
