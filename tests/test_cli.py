@@ -82,3 +82,18 @@ def test_console_script_runs_as_a_module(tmp_path):
                           capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.strip() == "error: optim.lr must be > 0, got -1.0"
+
+
+@pytest.mark.parametrize("epochs,fragment", [
+    ("20,1", "strictly increasing"), ("0", ">= 1"), ("a,b", "comma-separated integers")])
+def test_fig2_bad_epochs_are_one_line_errors(monkeypatch, capsys, tmp_path, epochs, fragment):
+    code, out, err = run_main(monkeypatch, capsys, "fig2", "--epochs", epochs, "--results",
+                              str(tmp_path))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and fragment in err
+    assert not any(tmp_path.iterdir())  # nothing ran, nothing written
+
+
+def test_fig2_show_config(monkeypatch, capsys, tmp_path):
+    code, out, _ = run_main(monkeypatch, capsys, "fig2", "--epochs", "1,20,25", "--show-config",
+                            "--results", str(tmp_path))
+    assert code == 0 and "epochs:\n  - 1\n  - 20\n  - 25" in out and "name: gan_nonsaturating" in out
