@@ -28,8 +28,9 @@ def _save(fig, path: Path) -> None:
     fig.clf()
 
 
-def _epoch_curves(ax, frame, column, log: bool) -> None:
-    """Median over seeds per epoch snapshot, with the seeds' min-max band."""
+def _epoch_curves(ax, frame, column, log: bool) -> str:
+    """Median over seeds per epoch snapshot, with the seeds' min-max band; returns a note
+    saying so, for the caption."""
     import matplotlib
 
     colors = matplotlib.colormaps["viridis"]
@@ -41,7 +42,6 @@ def _epoch_curves(ax, frame, column, log: bool) -> None:
         color = colors(i / max(len(epochs) - 1, 1) * 0.85)
         label = f"After {epoch} epoch{'s' if epoch != 1 else ''}"
         if n_seeds > 1:
-            label += f" (median of {n_seeds} seeds, band = range)"
             ax.fill_between(stats.index, stats["min"], stats["max"], color=color, alpha=0.2,
                             linewidth=0)
         ax.plot(stats.index, stats["median"], color=color, label=label, linewidth=1.2)
@@ -49,6 +49,8 @@ def _epoch_curves(ax, frame, column, log: bool) -> None:
         ax.set_yscale("log")
     ax.set_xlabel("discriminator iterations")
     ax.set_xlim(left=0)
+    n_seeds = frame["seed"].nunique()
+    return f"median of {n_seeds} seeds, band: seed range" if n_seeds > 1 else "one seed"
 
 
 def plot_fig2(csv_path: Path, out_dir: Path) -> list[Path]:
@@ -59,16 +61,16 @@ def plot_fig2(csv_path: Path, out_dir: Path) -> list[Path]:
     paths = []
 
     fig, (ax_err, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.4))
-    _epoch_curves(ax_err, frame, "d_loss", log=True)
+    note = _epoch_curves(ax_err, frame, "d_loss", log=True)
     ax_err.set_ylabel("discriminator error (cross-entropy)")
     ax_err.set_title("Discriminator error")
+    ax_err.legend(loc="upper right")
     _epoch_curves(ax_acc, frame, "d_accuracy", log=False)
     ax_acc.set_ylabel("discriminator accuracy")
     ax_acc.set_ylim(0.4, 1.02)
     ax_acc.set_title("Discriminator accuracy")
-    ax_acc.legend(loc="lower right")
     fig.suptitle("P1 Fig. 1: a discriminator trained from scratch against a frozen DCGAN "
-                 "generator", fontsize=10)
+                 f"generator ({note})", fontsize=10)
     paths.append(out_dir / "fig1_discriminator.pdf")
     _save(fig, paths[-1])
 
@@ -79,9 +81,9 @@ def plot_fig2(csv_path: Path, out_dir: Path) -> list[Path]:
          r"P1 Fig. 3: $-\log D$ cost  $\|\nabla_\theta\,\mathbb{E}_z [-\log D(g_\theta(z))]\|_2$"),
     ):
         fig, ax = plt.subplots(figsize=(6, 4))
-        _epoch_curves(ax, frame, column, log=True)
+        note = _epoch_curves(ax, frame, column, log=True)
         ax.set_ylabel("gradient norm (all generator parameters)")
-        ax.set_title(title)
+        ax.set_title(f"{title}\n({note})")
         ax.legend(loc="best")
         paths.append(out_dir / name)
         _save(fig, paths[-1])
