@@ -97,3 +97,15 @@ def test_fig2_show_config(monkeypatch, capsys, tmp_path):
     code, out, _ = run_main(monkeypatch, capsys, "fig2", "--epochs", "1,20,25", "--show-config",
                             "--results", str(tmp_path))
     assert code == 0 and "epochs:\n  - 1\n  - 20\n  - 25" in out and "name: gan_nonsaturating" in out
+
+
+def test_fig2_seed_and_seeds_are_exclusive(monkeypatch, capsys, tmp_path):
+    code, _, err = run_main(monkeypatch, capsys, "fig2", "--seed", "1", "--seeds", "0,1",
+                            "--results", str(tmp_path))
+    assert code == 2 and "not both" in err
+
+
+def test_fig2_single_seed(monkeypatch, capsys, tmp_path):
+    code, out, _ = run_main(monkeypatch, capsys, "fig2", "--seed", "4", "--show-config",
+                            "--results", str(tmp_path))
+    assert code == 0 and "seeds:\n  - 4\n" in out

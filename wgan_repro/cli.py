@@ -141,6 +141,7 @@ def fig2(
     seeds: Annotated[str | None, typer.Option(
         "--seeds", help="Seeds to repeat the protocol over, e.g. 0,1,2 (default: by tier).",
         show_default=False)] = None,
+    seed: SeedOpt = None,
     results: ResultsOpt = None,
     scale: ScaleOpt = None,
     show_config: ShowConfigOpt = False,
@@ -152,6 +153,10 @@ def fig2(
 
     epoch_list = parse_int_list(epochs, "--epochs")
     seed_list = parse_int_list(seeds, "--seeds")
+    if seed is not None:
+        if seed_list is not None:
+            raise typer.BadParameter("give --seed N or --seeds A,B,..., not both")
+        seed_list = [seed]
     base = ["experiment=fig2", *build_overrides(overrides, results, scale, None),
             *_list_override("fig2.epochs", epoch_list), *_list_override("fig2.seeds", seed_list)]
     if d_iters is not None:
