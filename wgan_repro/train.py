@@ -57,6 +57,13 @@ def select_device(name: str) -> torch.device:
     return torch.device("cpu")
 
 
+def setup_runtime(cfg: DictConfig) -> torch.device:
+    """Thread count from config (joblib/submitit workers must not oversubscribe), device."""
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    return select_device(cfg.device)
+
+
 def semantic_config(cfg: DictConfig) -> dict:
     """What a run's numbers depend on: the resolved identity sections, without run length."""
     container = OmegaConf.to_container(cfg, resolve=True)
@@ -163,9 +170,7 @@ def train(cfg: DictConfig, run_dir: Path | None = None) -> dict[str, Any]:
     ckpt_path = run_dir / "checkpoints" / "last.pt"
     summary_path = run_dir / "summary.json"
 
-    device = select_device(cfg.device)
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+    device = setup_runtime(cfg)
     tc, objective = cfg.train, build_objective(cfg.objective)
 
     state = load_checkpoint(ckpt_path, config) if ckpt_path.exists() else None

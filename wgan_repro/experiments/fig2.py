@@ -39,8 +39,9 @@ from wgan_repro.results import (
     update_claims,
     write_csv,
     write_json,
+    write_text,
 )
-from wgan_repro.train import make_optimizer, select_device, semantic_config, train
+from wgan_repro.train import make_optimizer, semantic_config, setup_runtime, train
 
 EDGE_FRACTION = 0.05  # "first and last 5% of D iterations" (issue #3's claim definition)
 
@@ -132,9 +133,7 @@ def snapshot_run_config(cfg: DictConfig, batches_per_epoch: int) -> DictConfig:
 def run_fig2(cfg: DictConfig) -> dict[str, Any]:
     """One seed of the protocol; returns the path of its grad_norms.csv and timings."""
     validate_fig2(cfg)
-    device = select_device(cfg.device)
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+    device = setup_runtime(cfg)
     started = time.perf_counter()
     data = load_dataset(cfg.data, cache_dir=Path(cfg.results_dir) / ".cache")
     batches_per_epoch = data.train.shape[0] // cfg.train.batch_size
@@ -166,8 +165,7 @@ def run_fig2(cfg: DictConfig) -> dict[str, Any]:
             progress=_progress_printer(cfg, epoch))
         timings[f"epoch_{epoch}_seconds"] = time.perf_counter() - t0
         write_csv(out, [dict(zip(FIG2_COLUMNS, r)) for r in rows], FIG2_COLUMNS)
-    write_text_config = OmegaConf.to_yaml(cfg, resolve=True)
-    (seed_dir / "config.yaml").write_text(write_text_config)
+    write_text(seed_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     return {"seed": cfg.seed, "files": files, "dcgan_run": str(dcgan_dir),
             "seconds": time.perf_counter() - started, **timings}
 
