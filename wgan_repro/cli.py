@@ -181,6 +181,53 @@ def fig2(
     _print_claims(summary["claims"], Path(cfg.results_dir) / "fig2")
 
 
+@app.command()
+def curve(
+    overrides: OverridesArg = None,
+    seeds: Annotated[str | None, typer.Option(
+        "--seeds", help="Seeds to repeat every run over, e.g. 0,1,2 (default: by tier).",
+        show_default=False)] = None,
+    seed: SeedOpt = None,
+    results: ResultsOpt = None,
+    scale: ScaleOpt = None,
+    show_config: ShowConfigOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """P2 Fig. 3-4: the WGAN critic's estimate vs sample quality (exact EMD, classifier
+    FCD), next to the standard GAN's JS estimate."""
+    from wgan_repro import hydra_runner
+
+    seed_list = parse_int_list(seeds, "--seeds")
+    if seed is not None:
+        if seed_list is not None:
+            raise typer.BadParameter("give --seed N or --seeds A,B,..., not both")
+        seed_list = [seed]
+    user = [*build_overrides(overrides, results, scale, None),
+            *_list_override("curve.seeds", seed_list)]
+    cfg = hydra_runner.compose(["experiment=curve", *user])
+    from wgan_repro.experiments import curve as experiment
+    from wgan_repro.schema import validate
+
+    experiment.validate_curve(cfg)
+    # Each run's own overrides come first, so what the user typed wins over them.
+    jobs = [["experiment=curve", *run_overrides, *user, f"curve.run={name}", f"seed={s}"]
+            for name, run_overrides in cfg.curve.runs.items() for s in cfg.curve.seeds]
+    configs = [hydra_runner.compose(job) for job in jobs]
+    for job_cfg in configs:
+        validate(job_cfg)
+    if show_config:
+        from omegaconf import OmegaConf
+
+        typer.echo(OmegaConf.to_yaml(cfg))
+        return
+    runs = [hydra_runner.run(experiment.run_curve, job) for job in jobs]
+    source = (f"curve/curve.csv, curve/quality.csv (tier {cfg.tier}, seeds "
+              f"{','.join(str(s) for s in cfg.curve.seeds)}, {cfg.train.iterations} generator "
+              "iterations)")
+    summary = experiment.aggregate(Path(cfg.results_dir), runs, source)
+    _print_claims(summary["claims"], Path(cfg.results_dir) / "curve")
+
+
 def _print_claims(claims: list[dict], out_dir: Path) -> None:
     from rich.console import Console
     from rich.table import Table

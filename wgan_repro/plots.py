@@ -89,3 +89,98 @@ def plot_fig2(csv_path: Path, out_dir: Path) -> list[Path]:
         _save(fig, paths[-1])
     plt.close("all")
     return paths
+
+
+def _filtered(group, column):
+    from wgan_repro.train import MEDIAN_FILTER_WIDTH
+
+    series = group.groupby("gen_iter")[column].median()
+    return series.rolling(MEDIAN_FILTER_WIDTH, center=True, min_periods=1).median()
+
+
+def _thumbnails(fig, spec, run_dir: Path, n: int = 3) -> None:
+    """Sample grids at `n` stages of a run (first, middle, last saved grid)."""
+    import matplotlib.image as mpimg
+
+    grids = sorted(Path(run_dir).glob("samples/gen_iter_*.png"))
+    if not grids:
+        return
+    picks = [grids[round(i * (len(grids) - 1) / max(n - 1, 1))] for i in range(n)]
+    sub = spec.subgridspec(1, n, wspace=0.05)
+    for i, path in enumerate(picks):
+        ax = fig.add_subplot(sub[0, i])
+        ax.imshow(mpimg.imread(path), cmap="gray")
+        ax.set_axis_off()
+        ax.set_title(f"iter {int(path.stem.split('_')[-1])}", fontsize=7)
+
+
+def _estimate_panels(plt, curve, quality, runs, run_dirs, column, title, ylabel, path, ref=None):
+    """One column per run: filtered estimate (left axis) and EMD (right axis), thumbnails below."""
+    if not runs:
+        return None
+    fig = plt.figure(figsize=(3.6 * len(runs), 4.6))
+    grid = fig.add_gridspec(2, len(runs), height_ratios=[3, 1.1], hspace=0.45, wspace=0.45)
+    for i, run in enumerate(runs):
+        ax = fig.add_subplot(grid[0, i])
+        group = curve[curve["run"] == run]
+        filtered = _filtered(group, column)
+        ax.plot(filtered.index, filtered.to_numpy(), color="tab:blue", linewidth=1.3)
+        if ref is not None:
+            ax.axhline(ref[0], color="gray", linestyle="--", linewidth=0.8, label=ref[1])
+            ax.legend(loc="lower right", fontsize=7)
+        ax.set_xlabel("generator iterations")
+        ax.set_ylabel(ylabel, color="tab:blue")
+        q = quality[quality["run"] == run].groupby("gen_iter")["emd"].median()
+        if len(q):
+            twin = ax.twinx()
+            twin.plot(q.index, q.to_numpy(), "o-", color="tab:red", markersize=2.5, linewidth=0.8)
+            twin.set_ylabel("pixel EMD to held-out digits", color="tab:red")
+            twin.grid(False)
+            twin.spines["right"].set_visible(True)
+        first = group.iloc[0]
+        ax.set_title(f"{run}\nG: {first['generator']}, critic: {first['critic']}", fontsize=9)
+        _thumbnails(fig, grid[1, i], run_dirs.get(run, ""))
+    fig.suptitle(title, fontsize=10)
+    _save(fig, path)
+    return path
+
+
+def plot_curve(curve_csv: Path, quality_csv: Path, run_dirs: dict[str, str], out_dir: Path
+               ) -> list[Path]:
+    """P2 Fig. 3 (WGAN estimate), Fig. 4 (GAN JS estimate), estimate-vs-EMD scatter."""
+    import math
+
+    from wgan_repro.results import CURVE_COLUMNS, QUALITY_COLUMNS
+
+    plt = _pyplot()
+    curve = read_csv(curve_csv, CURVE_COLUMNS)
+    quality = read_csv(quality_csv, QUALITY_COLUMNS)
+    out_dir = Path(out_dir)
+    wgan_runs = sorted(curve.loc[curve["wasserstein_estimate"].notna(), "run"].unique())
+    gan_runs = sorted(curve.loc[curve["js_estimate"].notna(), "run"].unique())
+    paths = [
+        _estimate_panels(plt, curve, quality, wgan_runs, run_dirs, "wasserstein_estimate",
+                         "P2 Fig. 3: WGAN critic's estimate (median filter, width 101) and "
+                         "sample quality", "Wasserstein estimate", out_dir /
+                         "fig3_wasserstein_estimate.pdf"),
+        _estimate_panels(plt, curve, quality, gan_runs, run_dirs, "js_estimate",
+                         r"P2 Fig. 4: standard GAN's JS estimate $\frac{1}{2}L(D,g_\theta) + \log 2$"
+                         " (median filter, width 101) and sample quality", "JS estimate",
+                         out_dir / "fig4_js_estimate.pdf", ref=(math.log(2), "log 2")),
+    ]
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for run in wgan_runs + gan_runs:
+        group = curve[curve["run"] == run]
+        column = "wasserstein_estimate" if run in wgan_runs else "js_estimate"
+        filtered = _filtered(group, column)
+        q = quality[quality["run"] == run].groupby("gen_iter")["emd"].median()
+        ax.scatter(q.to_numpy(), filtered.reindex(q.index).to_numpy(), s=12,
+                   label=f"{run} ({'W' if column.startswith('w') else 'JS'} estimate)")
+    ax.set_xlabel("pixel EMD to held-out digits (lower = better samples)")
+    ax.set_ylabel("filtered estimate at the evaluation point")
+    ax.set_title("Estimate vs independent sample quality")
+    ax.legend(fontsize=7)
+    paths.append(out_dir / "estimate_vs_emd.pdf")
+    _save(fig, paths[-1])
+    plt.close("all")
+    return [p for p in paths if p is not None]

@@ -42,6 +42,20 @@ FIG2_COLUMNS = (
     "grad_norm_logd",  # || grad_theta E -log D(G(z)) ||_2 on the same z
 )
 
+# results/curve/curve.csv: one row per generator iteration of every run of P2 Fig. 3-4.
+CURVE_COLUMNS = (
+    "run",  # name in curve.runs (wgan_dcgan, wgan_mlp, wgan_mlp_mlp_high_lr, gan_dcgan, gan_mlp)
+    "objective", "generator", "critic", "seed", "gen_iter",
+    "wasserstein_estimate",  # raw (unfiltered) E f(real) - E f(fake); empty for the GAN
+    "js_estimate",  # raw 1/2 L(D, g) + log 2; empty for the WGAN
+)
+# results/curve/quality.csv: one row per evaluation point.
+QUALITY_COLUMNS = (
+    "run", "seed", "gen_iter",
+    "emd",  # exact pixel-space EMD, curve.eval_samples generated vs as many held-out images
+    "fcd",  # Fréchet distance in the digits classifier's feature space
+)
+
 # results/claims.csv: one row per claim of the papers, with its computed verdict.
 CLAIMS_COLUMNS = ("experiment", "claim", "paper_value", "measured_value", "verdict", "source")
 VERDICTS = ("reproduced", "not reproduced", "inconclusive")

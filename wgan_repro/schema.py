@@ -93,6 +93,7 @@ class TrainConfig:
     log_every: int = 50  # plain-text progress lines when stdout is not a terminal
     grid_size: int = 64  # images in a sample grid (fixed noise)
     snapshot_every: int | None = None  # save the generator's weights every N iterations
+    eval_every: int | None = None  # sample-quality evaluation every N iterations (curve)
 
 
 @dataclass
@@ -104,6 +105,14 @@ class Fig2Config:
 
 
 @dataclass
+class CurveConfig:
+    run: str = ""  # which entry of `runs` this job trains (set per job by the curve verb)
+    runs: dict[str, list[str]] = field(default_factory=dict)  # name -> config overrides
+    eval_samples: int = 1000  # generated and held-out images per evaluation (issue #4: >= 1000)
+    seeds: list[int] = field(default_factory=lambda: [0])
+
+
+@dataclass
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
@@ -112,6 +121,7 @@ class Config:
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     fig2: Fig2Config = field(default_factory=Fig2Config)
+    curve: CurveConfig = field(default_factory=CurveConfig)
     tier: str = "cpu"
     experiment_name: str = "train"
     seed: int = 0
@@ -187,6 +197,8 @@ def validate(cfg: DictConfig | Any) -> None:
     _check(t.batch_size >= 1, f"train.batch_size must be >= 1, got {t.batch_size}", errors)
     for key in ("sample_every", "checkpoint_every", "log_every", "grid_size"):
         _check(t[key] >= 1, f"train.{key} must be >= 1, got {t[key]}", errors)
+    _check(t.eval_every is None or t.eval_every >= 1,
+           f"train.eval_every must be >= 1, got {t.eval_every}", errors)
     _check(t.snapshot_every is None or t.snapshot_every >= 1,
            f"train.snapshot_every must be >= 1, got {t.snapshot_every}", errors)
     _check(cfg.device == "auto" or cfg.device == "cpu" or cfg.device == "mps"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -155,12 +156,18 @@ class Progress:
 
 
 # ---- the loop ------------------------------------------------------------------------------------
-def train(cfg: DictConfig, run_dir: Path | None = None) -> dict[str, Any]:
+def train(cfg: DictConfig, run_dir: Path | None = None,
+          evaluate: Callable[[torch.nn.Module], dict[str, float]] | None = None
+          ) -> dict[str, Any]:
     """Train one GAN/WGAN as configured; return (and write) the run's summary.
 
     A finished run with the same config is reused; an unfinished one (or a shorter one,
     when more iterations are asked for) resumes from its last checkpoint and ends with the
     same numbers as an uninterrupted run. A run that already went further is reused as is.
+
+    ``evaluate(generator)``, if given, is called every ``train.eval_every`` generator
+    iterations (and at the end); its metrics go to the run's ``quality.csv``. It must draw
+    its noise from its own torch.Generator so that evaluating never changes training.
     """
     validate(cfg)
     check_writable(Path(cfg.results_dir))
@@ -193,6 +200,7 @@ def train(cfg: DictConfig, run_dir: Path | None = None) -> dict[str, Any]:
     fixed_noise = fixed_noise.to(device)
 
     rows: list[list[float | None]] = []
+    quality: list[dict[str, float]] = []
     start, elapsed_before = 0, 0.0
     if state is not None:
         generator.load_state_dict(state["generator"])
@@ -202,19 +210,29 @@ def train(cfg: DictConfig, run_dir: Path | None = None) -> dict[str, Any]:
         batches.load_state_dict(state["batches"])
         set_rng_state(state["rng"], device)
         rows, start, elapsed_before = state["rows"], state["gen_iter"], state["elapsed"]
+        quality = state.get("quality", [])
     write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
 
     def checkpoint(gen_iter: int, finished: bool, diverged_at: int | None = None) -> None:
         write_csv(run_dir / "metrics.csv", [dict(zip(TRAIN_METRICS_COLUMNS, r)) for r in rows],
                   TRAIN_METRICS_COLUMNS)
+        if quality:
+            write_csv(run_dir / "quality.csv", quality, list(quality[0]))
         save_checkpoint(ckpt_path, {
             "config": config, "config_hash": digest, "gen_iter": gen_iter, "finished": finished,
             "diverged_at": diverged_at,
             "generator": generator.state_dict(), "critic": critic.state_dict(),
             "opt_generator": opt_generator.state_dict(), "opt_critic": opt_critic.state_dict(),
             "batches": batches.state_dict(), "rng": rng_state(device), "rows": rows,
-            "elapsed": elapsed_before + time.perf_counter() - started,
+            "quality": quality, "elapsed": elapsed_before + time.perf_counter() - started,
         })
+
+    def run_evaluation(gen_iter: int) -> None:
+        if evaluate is None or (quality and quality[-1]["gen_iter"] == gen_iter):
+            return
+        buffers = {k: v.clone() for k, v in generator.named_buffers()}  # see save_samples
+        quality.append({"gen_iter": gen_iter, **evaluate(generator)})
+        generator.load_state_dict(buffers, strict=False)
 
     def save_samples(gen_iter: int) -> None:
         if len(data.sample_shape) != 3:
@@ -286,6 +304,8 @@ def train(cfg: DictConfig, run_dir: Path | None = None) -> dict[str, Any]:
                 break
             if done % tc.sample_every == 0:
                 save_samples(done)
+            if tc.eval_every and done % tc.eval_every == 0:
+                run_evaluation(done)
             if tc.snapshot_every and done % tc.snapshot_every == 0:
                 write_with(run_dir / "snapshots" / f"gen_iter_{done:06d}.pt",
                            lambda tmp: torch.save(generator.state_dict(), tmp))
@@ -295,6 +315,8 @@ def train(cfg: DictConfig, run_dir: Path | None = None) -> dict[str, Any]:
     gen_iters = len(rows)
     if diverged_at is None and gen_iters % tc.sample_every != 0:
         save_samples(gen_iters)
+    if diverged_at is None and gen_iters > 0:
+        run_evaluation(gen_iters)
     checkpoint(gen_iters, finished=True, diverged_at=diverged_at)
     summary = summarize(cfg, rows, run_dir, digest, diverged_at,
                         count_parameters(generator), count_parameters(critic), device)
