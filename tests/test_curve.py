@@ -1,0 +1,85 @@
+"""curve at scale=smoke: files and columns, evaluation hook, claim logic by hand."""
+
+import json
+import math
+
+import pandas as pd
+import pytest
+
+from wgan_repro import hydra_runner
+from wgan_repro.experiments import curve
+from wgan_repro.results import CURVE_COLUMNS, QUALITY_COLUMNS
+
+
+def _jobs(tmp_path, runs=("wgan_dcgan", "gan_mlp", "wgan_mlp_mlp_high_lr")):
+    base = hydra_runner.compose(["experiment=curve", "scale=smoke"])
+    return [["experiment=curve", *base.curve.runs[name], "scale=smoke", "progress=none",
+             f"results_dir={tmp_path / 'results'}", f"curve.run={name}", "seed=0"]
+            for name in runs]
+
+
+@pytest.fixture(scope="module")
+def smoke_curve(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("curve")
+    runs = [hydra_runner.run(curve.run_curve, job) for job in _jobs(tmp_path)]
+    summary = curve.aggregate(tmp_path / "results", runs, "test")
+    return tmp_path / "results", runs, summary
+
+
+def test_curve_writes_the_promised_files(smoke_curve):
+    results, runs, summary = smoke_curve
+    out = results / "curve"
+    frame = pd.read_csv(out / "curve.csv")
+    assert tuple(frame.columns) == CURVE_COLUMNS
+    assert set(frame["run"]) == {"wgan_dcgan", "gan_mlp", "wgan_mlp_mlp_high_lr"}
+    wgan = frame[frame["run"] == "wgan_dcgan"]
+    assert wgan["wasserstein_estimate"].notna().all() and wgan["js_estimate"].isna().all()
+    gan = frame[frame["run"] == "gan_mlp"]
+    assert gan["js_estimate"].notna().all() and (gan["js_estimate"] <= math.log(2) + 1e-6).all()
+    quality = pd.read_csv(out / "quality.csv")
+    assert tuple(quality.columns) == QUALITY_COLUMNS
+    # eval_every=5 over 12 iterations: 5, 10 and the end
+    assert sorted(quality.loc[quality["run"] == "wgan_dcgan", "gen_iter"]) == [5, 10, 12]
+    assert (quality["emd"] > 0).all() and quality["fcd"].map(math.isfinite).all()
+    for name in ("fig3_wasserstein_estimate.pdf", "fig4_js_estimate.pdf", "estimate_vs_emd.pdf"):
+        assert (out / name).read_bytes().startswith(b"%PDF")
+    on_disk = json.loads((out / "summary.json").read_text())
+    assert set(on_disk["runs"]) == {"wgan_dcgan/s0", "gan_mlp/s0", "wgan_mlp_mlp_high_lr/s0"}
+    assert 0 <= on_disk["classifier_heldout_accuracy"] <= 1
+    claims = pd.read_csv(results / "claims.csv")
+    assert list(claims["experiment"]) == ["curve"] * 3
+
+
+def test_evaluation_does_not_change_training(smoke_curve, tmp_path):
+    _, runs, _ = smoke_curve
+    job = _jobs(tmp_path, runs=("wgan_dcgan",))[0]
+    from wgan_repro.train import train
+
+    plain = train(hydra_runner.compose(job))  # same config, no evaluation hook
+    with_eval = pd.read_csv(f"{runs[0]['run_dir']}/metrics.csv")
+    without = pd.read_csv(f"{plain['run_dir']}/metrics.csv")
+    cols = ["critic_loss", "generator_loss", "wasserstein_estimate"]
+    pd.testing.assert_frame_equal(with_eval[cols], without[cols])
+
+
+def _entry(rho, median=0.1, first=None, last=None, emd=(10.0, 5.0)):
+    return {"spearman_emd": rho, "estimate_filtered_median": median,
+            "estimate_at_eval_first": first if first is not None else 1.0,
+            "estimate_at_eval_last": last if last is not None else 0.5,
+            "emd_first": emd[0], "emd_last": emd[1]}
+
+
+def test_claims_by_hand():
+    summary = {"runs": {
+        "wgan_dcgan/s0": _entry(0.95), "wgan_mlp/s0": _entry(0.85),
+        "wgan_mlp_mlp_high_lr/s0": _entry(0.1, first=15.0, last=14.0, emd=(20.0, 19.5)),
+        "gan_dcgan/s0": _entry(0.2, median=0.6), "gan_mlp/s0": _entry(-0.3, median=0.65)}}
+    verdicts = [c["verdict"] for c in curve.claims_from_summary(summary, "s")]
+    assert verdicts == ["reproduced"] * 3
+    summary["runs"]["wgan_mlp/s0"]["spearman_emd"] = 0.5  # one WGAN does not track
+    summary["runs"]["gan_mlp/s0"]["estimate_filtered_median"] = 0.2  # JS far below log 2
+    summary["runs"]["wgan_mlp_mlp_high_lr/s0"]["emd_last"] = 8.0  # the "failed" run improved
+    verdicts = [c["verdict"] for c in curve.claims_from_summary(summary, "s")]
+    assert verdicts == ["not reproduced"] * 3
+    summary["runs"]["wgan_dcgan/s0"]["spearman_emd"] = float("nan")
+    assert curve.claims_from_summary(summary, "s")[0]["verdict"] == "inconclusive"
