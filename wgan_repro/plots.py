@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from wgan_repro.results import FIG2_COLUMNS, read_csv, write_with
@@ -118,13 +119,13 @@ def _estimate_panels(plt, curve, quality, runs, run_dirs, column, title, ylabel,
     """One column per run: filtered estimate (left axis) and EMD (right axis), thumbnails below."""
     if not runs:
         return None
-    fig = plt.figure(figsize=(3.6 * len(runs), 4.6))
-    grid = fig.add_gridspec(2, len(runs), height_ratios=[3, 1.1], hspace=0.45, wspace=0.45)
+    fig = plt.figure(figsize=(4.8 * len(runs), 5.0))
+    grid = fig.add_gridspec(2, len(runs), height_ratios=[3, 1.1], hspace=0.5, wspace=0.85)
     for i, run in enumerate(runs):
         ax = fig.add_subplot(grid[0, i])
         group = curve[curve["run"] == run]
         filtered = _filtered(group, column)
-        ax.plot(filtered.index, filtered.to_numpy(), color="tab:blue", linewidth=1.3)
+        ax.plot(filtered.index, filtered.to_numpy(), color="tab:blue", linewidth=1.0)
         if ref is not None:
             ax.axhline(ref[0], color="gray", linestyle="--", linewidth=0.8, label=ref[1])
             ax.legend(loc="lower right", fontsize=7)
@@ -140,7 +141,7 @@ def _estimate_panels(plt, curve, quality, runs, run_dirs, column, title, ylabel,
         first = group.iloc[0]
         ax.set_title(f"{run}\nG: {first['generator']}, critic: {first['critic']}", fontsize=9)
         _thumbnails(fig, grid[1, i], run_dirs.get(run, ""))
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(title, fontsize=10, y=1.0)
     _save(fig, path)
     return path
 
@@ -168,18 +169,25 @@ def plot_curve(curve_csv: Path, quality_csv: Path, run_dirs: dict[str, str], out
                          " (median filter, width 101) and sample quality", "JS estimate",
                          out_dir / "fig4_js_estimate.pdf", ref=(math.log(2), "log 2")),
     ]
-    fig, ax = plt.subplots(figsize=(5.5, 4))
-    for run in wgan_runs + gan_runs:
+    from scipy.stats import spearmanr
+
+    all_runs = wgan_runs + gan_runs
+    fig, axes = plt.subplots(1, len(all_runs), figsize=(3.2 * len(all_runs), 3.2), squeeze=False)
+    for ax, run in zip(axes[0], all_runs):  # one panel each: the estimates' scales differ a lot
         group = curve[curve["run"] == run]
         column = "wasserstein_estimate" if run in wgan_runs else "js_estimate"
-        filtered = _filtered(group, column)
         q = quality[quality["run"] == run].groupby("gen_iter")["emd"].median()
-        ax.scatter(q.to_numpy(), filtered.reindex(q.index).to_numpy(), s=12,
-                   label=f"{run} ({'W' if column.startswith('w') else 'JS'} estimate)")
-    ax.set_xlabel("pixel EMD to held-out digits (lower = better samples)")
-    ax.set_ylabel("filtered estimate at the evaluation point")
-    ax.set_title("Estimate vs independent sample quality")
-    ax.legend(fontsize=7)
+        at_eval = _filtered(group, column).reindex(q.index).to_numpy()
+        ax.scatter(q.to_numpy(), at_eval, s=12, c=q.index, cmap="viridis")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rho = spearmanr(at_eval, q.to_numpy()).statistic if len(q) > 2 else float("nan")
+        ax.set_title(f"{run}\nSpearman {rho:.2f}", fontsize=9)
+        ax.set_xlabel("pixel EMD (lower = better)")
+        ax.set_ylabel(f"filtered {'W' if column.startswith('w') else 'JS'} estimate")
+    fig.suptitle("Estimate vs independent sample quality at each evaluation point "
+                 "(colour: generator iteration)", fontsize=10, y=1.02)
+    fig.tight_layout()
     paths.append(out_dir / "estimate_vs_emd.pdf")
     _save(fig, paths[-1])
     plt.close("all")
