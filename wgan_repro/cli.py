@@ -46,6 +46,9 @@ ScaleOpt = Annotated[
                                   "default), paper (a GPU).", show_default=False)]
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="Random seed (default: 0).",
                                                 show_default=False)]
+SeedsOpt = Annotated[str | None, typer.Option(
+    "--seeds", help="Seeds to repeat the experiment over, e.g. 0,1,2 (default: by tier).",
+    show_default=False)]
 ShowConfigOpt = Annotated[bool, typer.Option("--show-config",
                                              help="Print the resolved config and exit.")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")]
@@ -104,9 +107,7 @@ def train(
 
     cfg = hydra_runner.compose(build_overrides(overrides, results, scale, seed))
     if show_config:
-        from omegaconf import OmegaConf
-
-        typer.echo(OmegaConf.to_yaml(cfg))
+        _show(cfg)
         return
     from wgan_repro.train import train as train_run
 
@@ -125,6 +126,22 @@ def parse_int_list(text: str | None, option: str) -> list[int] | None:
     return values
 
 
+def seeds_from(seeds: str | None, seed: int | None) -> list[int] | None:
+    """--seeds A,B,... or --seed N (a one-seed shorthand), never both."""
+    seed_list = parse_int_list(seeds, "--seeds")
+    if seed is not None:
+        if seed_list is not None:
+            raise typer.BadParameter("give --seed N or --seeds A,B,..., not both")
+        seed_list = [seed]
+    return seed_list
+
+
+def _show(cfg) -> None:
+    from omegaconf import OmegaConf
+
+    typer.echo(OmegaConf.to_yaml(cfg))
+
+
 def _list_override(key: str, values: list[int] | None) -> list[str]:
     return [] if values is None else [f"{key}=[{','.join(str(v) for v in values)}]"]
 
@@ -138,9 +155,7 @@ def fig2(
     d_iters: Annotated[int | None, typer.Option(
         "--d-iters", help="Discriminator iterations from scratch per snapshot (default: by "
         "tier; the paper's 4000 at --scale paper).", show_default=False)] = None,
-    seeds: Annotated[str | None, typer.Option(
-        "--seeds", help="Seeds to repeat the protocol over, e.g. 0,1,2 (default: by tier).",
-        show_default=False)] = None,
+    seeds: SeedsOpt = None,
     seed: SeedOpt = None,
     results: ResultsOpt = None,
     scale: ScaleOpt = None,
@@ -152,11 +167,7 @@ def fig2(
     from wgan_repro import hydra_runner
 
     epoch_list = parse_int_list(epochs, "--epochs")
-    seed_list = parse_int_list(seeds, "--seeds")
-    if seed is not None:
-        if seed_list is not None:
-            raise typer.BadParameter("give --seed N or --seeds A,B,..., not both")
-        seed_list = [seed]
+    seed_list = seeds_from(seeds, seed)
     base = ["experiment=fig2", *build_overrides(overrides, results, scale, None),
             *_list_override("fig2.epochs", epoch_list), *_list_override("fig2.seeds", seed_list)]
     if d_iters is not None:
@@ -168,9 +179,7 @@ def fig2(
     validate(cfg)
     experiment.validate_fig2(cfg)
     if show_config:
-        from omegaconf import OmegaConf
-
-        typer.echo(OmegaConf.to_yaml(cfg))
+        _show(cfg)
         return
     runs = [hydra_runner.run(experiment.run_fig2, [*base, f"seed={seed}"])
             for seed in cfg.fig2.seeds]
@@ -184,9 +193,7 @@ def fig2(
 @app.command()
 def curve(
     overrides: OverridesArg = None,
-    seeds: Annotated[str | None, typer.Option(
-        "--seeds", help="Seeds to repeat every run over, e.g. 0,1,2 (default: by tier).",
-        show_default=False)] = None,
+    seeds: SeedsOpt = None,
     seed: SeedOpt = None,
     results: ResultsOpt = None,
     scale: ScaleOpt = None,
@@ -197,11 +204,7 @@ def curve(
     FCD), next to the standard GAN's JS estimate."""
     from wgan_repro import hydra_runner
 
-    seed_list = parse_int_list(seeds, "--seeds")
-    if seed is not None:
-        if seed_list is not None:
-            raise typer.BadParameter("give --seed N or --seeds A,B,..., not both")
-        seed_list = [seed]
+    seed_list = seeds_from(seeds, seed)
     user = [*build_overrides(overrides, results, scale, None),
             *_list_override("curve.seeds", seed_list)]
     cfg = hydra_runner.compose(["experiment=curve", *user])
@@ -216,9 +219,7 @@ def curve(
     for job_cfg in configs:
         validate(job_cfg)
     if show_config:
-        from omegaconf import OmegaConf
-
-        typer.echo(OmegaConf.to_yaml(cfg))
+        _show(cfg)
         return
     runs = [hydra_runner.run(experiment.run_curve, job) for job in jobs]
     source = (f"curve/curve.csv, curve/quality.csv (tier {cfg.tier}, seeds "
