@@ -31,6 +31,10 @@ class Dataset:
     sample_shape: tuple[int, ...]
     stream: torch.utils.data.Dataset | None = None  # set when not held in memory
 
+    @property
+    def n_train(self) -> int:
+        return len(self.stream) if self.stream is not None else int(self.train.shape[0])
+
 
 def to_unit_range(x: Tensor) -> Tensor:
     """uint8 [0, 255] or float [-1, 1] -> float32 [-1, 1]."""

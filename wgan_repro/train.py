@@ -13,10 +13,12 @@ the loop runs within a few percent of the bare forward/backward/step calls
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +100,18 @@ def set_rng_state(state: dict, device: torch.device) -> None:
     torch.set_rng_state(state["cpu"])
     if device.type == "cuda" and "cuda" in state:
         torch.cuda.set_rng_state(state["cuda"], device)
+
+
+@contextmanager
+def preserved_buffers(module: torch.nn.Module):
+    """Sampling keeps batch norm in training mode (batch statistics), as in training and in
+    the reference code; restoring the running statistics afterwards means sampling or
+    evaluating never changes a run."""
+    saved = {k: v.clone() for k, v in module.named_buffers()}
+    try:
+        yield module
+    finally:
+        module.load_state_dict(saved, strict=False)
 
 
 def median_filtered(values: list[float], width: int = MEDIAN_FILTER_WIDTH) -> list[float]:
@@ -183,8 +197,6 @@ def train(cfg: DictConfig, run_dir: Path | None = None,
     state = load_checkpoint(ckpt_path, config) if ckpt_path.exists() else None
     done_before = state is not None and (state["gen_iter"] >= tc.iterations or state["diverged_at"])
     if done_before and summary_path.exists():
-        import json
-
         return json.loads(summary_path.read_text())  # same config, already done: reuse
 
     torch.manual_seed(cfg.seed)
@@ -230,21 +242,16 @@ def train(cfg: DictConfig, run_dir: Path | None = None,
     def run_evaluation(gen_iter: int) -> None:
         if evaluate is None or (quality and quality[-1]["gen_iter"] == gen_iter):
             return
-        buffers = {k: v.clone() for k, v in generator.named_buffers()}  # see save_samples
-        quality.append({"gen_iter": gen_iter, **evaluate(generator)})
-        generator.load_state_dict(buffers, strict=False)
+        with preserved_buffers(generator):
+            quality.append({"gen_iter": gen_iter, **evaluate(generator)})
 
     def save_samples(gen_iter: int) -> None:
         if len(data.sample_shape) != 3:
             return  # 2-D points have no image grid
         from torchvision.utils import save_image
 
-        # Batch norm stays in training mode (batch statistics), as in training and in the
-        # reference code; its running statistics are restored so sampling changes nothing.
-        buffers = {k: v.clone() for k, v in generator.named_buffers()}
-        with torch.no_grad():
+        with preserved_buffers(generator), torch.no_grad():
             images = generator(fixed_noise).cpu()
-        generator.load_state_dict(buffers, strict=False)
         write_with(run_dir / "samples" / f"gen_iter_{gen_iter:06d}.png",
                    lambda tmp: save_image(images, tmp, format="png", normalize=True,
                                           value_range=(-1, 1), nrow=int(math.sqrt(len(images)))))

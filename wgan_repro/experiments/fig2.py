@@ -136,7 +136,10 @@ def run_fig2(cfg: DictConfig) -> dict[str, Any]:
     device = setup_runtime(cfg)
     started = time.perf_counter()
     data = load_dataset(cfg.data, cache_dir=Path(cfg.results_dir) / ".cache")
-    batches_per_epoch = data.train.shape[0] // cfg.train.batch_size
+    batches_per_epoch = data.n_train // cfg.train.batch_size
+    if batches_per_epoch < 1:
+        raise ConfigError(f"train.batch_size={cfg.train.batch_size} is larger than the training "
+                          f"set ({data.n_train} examples): no full batch per epoch")
     snap_cfg = snapshot_run_config(cfg, batches_per_epoch)
     dcgan = train(snap_cfg)
     if dcgan["diverged"]:
