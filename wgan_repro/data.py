@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -255,10 +254,6 @@ class InMemoryBatches:
         self.pos = 0
         self.epoch = 0
 
-    @property
-    def batches_per_epoch(self) -> int:
-        return self.data.shape[0] // self.batch_size
-
     def next(self) -> Tensor:
         if self.pos + self.batch_size > self.perm.numel():
             self.perm = torch.randperm(self.data.shape[0], generator=self.rng)
@@ -294,10 +289,6 @@ class StreamBatches:
         self.iterator = iter(self.loader)
         self.epoch = 0
 
-    @property
-    def batches_per_epoch(self) -> int:
-        return len(self.loader)
-
     def next(self) -> Tensor:
         try:
             batch = next(self.iterator)
@@ -321,6 +312,3 @@ def make_batches(ds: Dataset, batch_size: int, seed: int, device: torch.device,
         return StreamBatches(ds.stream, batch_size, seed, device, num_workers)
     return InMemoryBatches(ds.train, batch_size, seed, device)
 
-
-def default_threads() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
