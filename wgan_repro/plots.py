@@ -93,10 +93,9 @@ def plot_fig2(csv_path: Path, out_dir: Path) -> list[Path]:
 
 
 def _filtered(group, column):
-    from wgan_repro.train import MEDIAN_FILTER_WIDTH
+    from wgan_repro.train import median_filtered
 
-    series = group.groupby("gen_iter")[column].median()
-    return series.rolling(MEDIAN_FILTER_WIDTH, center=True, min_periods=1).median()
+    return median_filtered(group.groupby("gen_iter")[column].median())
 
 
 def _thumbnails(fig, spec, run_dir: Path, n: int = 3) -> None:

@@ -114,8 +114,14 @@ def preserved_buffers(module: torch.nn.Module):
         module.load_state_dict(saved, strict=False)
 
 
-def median_filtered(values: list[float], width: int = MEDIAN_FILTER_WIDTH) -> list[float]:
+def median_filtered(values, width: int = MEDIAN_FILTER_WIDTH):
+    """Centred running median (P2 Fig. 3's filter); a pandas Series in, a Series out (a list
+    in, a list out)."""
     import pandas as pd
+
+    series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=float)
+    filtered = series.rolling(width, center=True, min_periods=1).median()
+    return filtered if isinstance(values, pd.Series) else filtered.tolist()
 
     return pd.Series(values, dtype=float).rolling(width, center=True, min_periods=1).median().tolist()
 

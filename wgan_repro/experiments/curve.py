@@ -30,7 +30,7 @@ from wgan_repro.results import (
     write_csv,
     write_json,
 )
-from wgan_repro.train import MEDIAN_FILTER_WIDTH, select_device, train
+from wgan_repro.train import median_filtered, select_device, train
 
 # Verdict thresholds (issue #4), named here so a reader sees every rule in one place.
 SPEARMAN_TRACKS = 0.8  # WGAN: Spearman(filtered estimate, EMD) at least this
@@ -128,7 +128,7 @@ def filtered_estimate(group) -> Any:
     """The run's estimate, median-filtered over MEDIAN_FILTER_WIDTH iterations (P2 Fig. 3)."""
     column = "wasserstein_estimate" if group["wasserstein_estimate"].notna().any() else "js_estimate"
     series = group.set_index("gen_iter")[column]
-    return series.rolling(MEDIAN_FILTER_WIDTH, center=True, min_periods=1).median(), column
+    return median_filtered(series), column
 
 
 def summarize(curve, quality) -> dict[str, Any]:
