@@ -229,6 +229,70 @@ def curve(
     _print_claims(summary["claims"], Path(cfg.results_dir) / "curve")
 
 
+@app.command()
+def ablate(
+    overrides: OverridesArg = None,
+    dcgan: Annotated[bool, typer.Option("--dcgan", help="P2 Fig. 5: the DCGAN generator "
+                                        "(both WGAN and GAN should work).")] = False,
+    no_bn: Annotated[bool, typer.Option("--no-bn", help="P2 Fig. 6: generator without batch "
+                                        "norm and with a constant filter count.")] = False,
+    mlp: Annotated[bool, typer.Option("--mlp", help="P2 Fig. 7: MLP generator, 4 hidden layers "
+                                      "x 512 ReLU units.")] = False,
+    all_variants: Annotated[bool, typer.Option("--all", help="All three variants (about 45 "
+                                               "minutes at the cpu tier).")] = False,
+    seeds: SeedsOpt = None,
+    seed: SeedOpt = None,
+    results: ResultsOpt = None,
+    scale: ScaleOpt = None,
+    show_config: ShowConfigOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """P2 Fig. 5-7: WGAN vs the standard GAN with the DCGAN, no-batch-norm and MLP
+    generators; mode collapse measured by a digits classifier. Choose variants with --dcgan,
+    --no-bn, --mlp (combinable) or --all."""
+    from wgan_repro import hydra_runner
+
+    chosen = [name for name, flag in (("dcgan", dcgan), ("no_bn", no_bn), ("mlp", mlp)) if flag]
+    if all_variants and chosen:
+        raise typer.BadParameter("give --all or a choice of --dcgan/--no-bn/--mlp, not both")
+    if not all_variants and not chosen:
+        raise typer.BadParameter("choose variants: --dcgan, --no-bn, --mlp (combinable) or --all")
+    seed_list = seeds_from(seeds, seed)
+    user = [*build_overrides(overrides, results, scale, None),
+            *_list_override("ablate.seeds", seed_list)]
+    cfg = hydra_runner.compose(["experiment=ablate", *user])
+    from wgan_repro.experiments import ablate as experiment
+    from wgan_repro.schema import validate
+
+    experiment.validate_ablate(cfg)
+    variants = list(cfg.ablate.variants) if all_variants else chosen
+    unknown = [v for v in variants if v not in cfg.ablate.variants]
+    if unknown:
+        raise typer.BadParameter(f"ablate.variants has no {', '.join(unknown)}")
+    # The variant's and the arm's own overrides come first, so what the user typed wins.
+    jobs = {(v, arm, s): ["experiment=ablate", *cfg.ablate.variants[v], *cfg.ablate.objectives[arm],
+                          *user, f"ablate.variant={v}", f"ablate.objective={arm}", f"seed={s}"]
+            for v in variants for s in cfg.ablate.seeds for arm in experiment.ARMS}
+    configs = {key: hydra_runner.compose(job) for key, job in jobs.items()}
+    for job_cfg in configs.values():
+        validate(job_cfg)
+    if show_config:
+        _show(cfg)
+        return
+    # Generator sizes of every variant (Fig. 6 is about ~10x fewer parameters than Fig. 5's).
+    generator_cfgs = {v: hydra_runner.compose(["experiment=ablate", *cfg.ablate.variants[v], *user])
+                      for v in cfg.ablate.variants}
+    parameters = experiment.generator_parameters(generator_cfgs)
+    for v in variants:
+        typer.echo(f"{v}: generator with {parameters[v]:,} parameters")
+    runs = [hydra_runner.run(experiment.run_ablate, job) for job in jobs.values()]
+    sources = {v: (f"ablate/metrics.csv (tier {cfg.tier}, seeds "
+                   f"{','.join(str(s) for s in cfg.ablate.seeds)}, {cfg.train.iterations} "
+                   "generator iterations)") for v in variants}
+    summary = experiment.aggregate(Path(cfg.results_dir), runs, sources, parameters)
+    _print_claims(summary["claims"], Path(cfg.results_dir) / "ablate")
+
+
 def _print_claims(claims: list[dict], out_dir: Path) -> None:
     from rich.console import Console
     from rich.table import Table

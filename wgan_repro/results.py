@@ -56,6 +56,20 @@ QUALITY_COLUMNS = (
     "fcd",  # Fréchet distance in the digits classifier's feature space
 )
 
+# results/ablate/metrics.csv: one row per evaluation of every run of P2 Fig. 5-7; the last row
+# of a run (largest gen_iters) is its result.
+ABLATE_COLUMNS = (
+    "variant",  # generator under test: dcgan (Fig. 5), no_bn (Fig. 6), mlp (Fig. 7)
+    "objective",  # arm: wgan (P2 Algorithm 1) or gan (standard, non-saturating, Adam)
+    "seed",
+    "gen_iters",  # generator iterations done when evaluated
+    "emd",  # exact pixel-space EMD, ablate.eval_samples generated vs the held-out digits
+    "fcd",  # Fréchet distance in the digits classifier's feature space
+    "classes_covered",  # digit classes holding >= ablate.class_min_share of the samples
+    "kl_uniform",  # KL(predicted-class histogram || uniform), nats: 0 uniform, log 10 one class
+    "diverged",  # the run hit NaN/Inf at gen_iters; its metrics are empty
+)
+
 # results/claims.csv: one row per claim of the papers, with its computed verdict.
 CLAIMS_COLUMNS = ("experiment", "claim", "paper_value", "measured_value", "verdict", "source")
 VERDICTS = ("reproduced", "not reproduced", "inconclusive")

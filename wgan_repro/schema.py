@@ -113,6 +113,17 @@ class CurveConfig:
 
 
 @dataclass
+class AblateConfig:
+    variant: str = ""  # which entry of `variants` this job trains (set per job by the verb)
+    objective: str = ""  # which entry of `objectives` this job trains (set per job)
+    variants: dict[str, list[str]] = field(default_factory=dict)  # name -> generator overrides
+    objectives: dict[str, list[str]] = field(default_factory=dict)  # wgan/gan -> overrides
+    eval_samples: int = 2000  # generated images per evaluation (issue #5: >= 2000)
+    class_min_share: float = 0.01  # a class is covered when >= this share of samples hit it
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+
+
+@dataclass
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
@@ -122,6 +133,7 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     fig2: Fig2Config = field(default_factory=Fig2Config)
     curve: CurveConfig = field(default_factory=CurveConfig)
+    ablate: AblateConfig = field(default_factory=AblateConfig)
     tier: str = "cpu"
     experiment_name: str = "train"
     seed: int = 0

@@ -16,12 +16,10 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import torch
 from omegaconf import DictConfig
 
-from wgan_repro.data import load_dataset, to_unit_range
 from wgan_repro.errors import ConfigError
-from wgan_repro.metrics import exact_emd, load_or_train_classifier
+from wgan_repro.experiments.quality import make_evaluator
 from wgan_repro.results import (
     CURVE_COLUMNS,
     QUALITY_COLUMNS,
@@ -30,7 +28,7 @@ from wgan_repro.results import (
     write_csv,
     write_json,
 )
-from wgan_repro.train import median_filtered, select_device, train
+from wgan_repro.train import median_filtered, train
 
 # Verdict thresholds (issue #4), named here so a reader sees every rule in one place.
 SPEARMAN_TRACKS = 0.8  # WGAN: Spearman(filtered estimate, EMD) at least this
@@ -50,38 +48,10 @@ def validate_curve(cfg: DictConfig) -> None:
         raise ConfigError("curve.eval_samples must be >= 2")
 
 
-def make_evaluator(cfg: DictConfig):
-    """evaluate(generator) -> {emd, fcd} on fixed noise (its own RNG: training is untouched)."""
-    device = select_device(cfg.device)
-    data = load_dataset(cfg.data, cache_dir=Path(cfg.results_dir) / ".cache")
-    if data.heldout is None:
-        raise ConfigError(f"data={cfg.data.name} streams and has no held-out split to measure "
-                          "quality against; run curve on digits, mnist, cifar10 or image_folder")
-    if len(data.heldout) < cfg.curve.eval_samples:
-        raise ConfigError(f"curve.eval_samples={cfg.curve.eval_samples} exceeds the "
-                          f"{0 if data.heldout is None else len(data.heldout)} held-out images; "
-                          "raise data.heldout_fraction or lower curve.eval_samples")
-    classifier = load_or_train_classifier(data, cfg.data, Path(cfg.results_dir) / ".cache")
-    real = to_unit_range(data.heldout[: cfg.curve.eval_samples]).cpu()
-    noise = torch.randn(cfg.curve.eval_samples, cfg.generator.nz,
-                        generator=torch.Generator().manual_seed(10_000 + cfg.seed))
-
-    @torch.no_grad()
-    def evaluate(generator: torch.nn.Module) -> dict[str, float]:
-        # In training-sized batches: batch norm sees the batch statistics it was trained with.
-        chunks = noise.split(cfg.train.batch_size)
-        fake = torch.cat([generator(z.to(device)).cpu() for z in chunks])
-        if not torch.isfinite(fake).all():
-            return {"emd": math.nan, "fcd": math.nan}
-        return {"emd": exact_emd(fake, real), "fcd": classifier.fcd(fake, real)}
-
-    return evaluate, classifier
-
-
 def run_curve(cfg: DictConfig) -> dict[str, Any]:
     """One run of the figure (``curve.run`` names it): train with evaluations."""
     validate_curve(cfg)
-    evaluate, classifier = make_evaluator(cfg)
+    evaluate, classifier = make_evaluator(cfg, cfg.curve.eval_samples, cfg.curve.eval_samples)
     summary = train(cfg, evaluate=evaluate)
     return {"run": cfg.curve.run, "seed": cfg.seed, "run_dir": summary["run_dir"],
             "objective": cfg.objective.name, "generator": cfg.generator.arch,

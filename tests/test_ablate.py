@@ -1,0 +1,190 @@
+"""ablate at scale=smoke: files and columns, coverage by hand, claim rules by hand, the verb."""
+
+import json
+import math
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from wgan_repro import cli, hydra_runner
+from wgan_repro.experiments import ablate
+from wgan_repro.metrics import DigitsClassifier
+from wgan_repro.results import ABLATE_COLUMNS
+
+
+def _job(tmp_path, variant, arm, seed=0):
+    base = hydra_runner.compose(["experiment=ablate", "scale=smoke"])
+    return ["experiment=ablate", *base.ablate.variants[variant], *base.ablate.objectives[arm],
+            "scale=smoke", "progress=none", f"results_dir={tmp_path / 'results'}",
+            f"ablate.variant={variant}", f"ablate.objective={arm}", f"seed={seed}"]
+
+
+@pytest.fixture(scope="module")
+def smoke_ablate(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("ablate")
+    runs = [hydra_runner.run(ablate.run_ablate, _job(tmp_path, "no_bn", arm)) for arm in ablate.ARMS]
+    configs = {v: hydra_runner.compose(["experiment=ablate", "scale=smoke", *overrides])
+               for v, overrides in hydra_runner.compose(["experiment=ablate"]).ablate.variants.items()}
+    params = ablate.generator_parameters(configs)
+    summary = ablate.aggregate(tmp_path / "results", runs, {"no_bn": "test no_bn"}, params)
+    return tmp_path, runs, summary, params
+
+
+def test_ablate_writes_the_promised_files(smoke_ablate):
+    tmp_path, runs, summary, params = smoke_ablate
+    out = tmp_path / "results" / "ablate"
+    frame = pd.read_csv(out / "metrics.csv")
+    assert tuple(frame.columns) == ABLATE_COLUMNS
+    assert set(frame["objective"]) == {"wgan", "gan"} and set(frame["variant"]) == {"no_bn"}
+    # ablate_smoke: eval_every 6 over 12 iterations -> evaluations at 6 and 12, per run
+    assert sorted(frame.loc[frame["objective"] == "wgan", "gen_iters"]) == [6, 12]
+    assert (frame["emd"] > 0).all() and (frame["fcd"] >= 0).all()
+    assert frame["classes_covered"].between(1, 10).all()
+    assert frame["kl_uniform"].between(0, math.log(10) + 1e-9).all()
+    assert not frame["diverged"].any()
+    for name in ("fig6_no_bn.pdf", "summary.pdf"):
+        assert (out / name).read_bytes().startswith(b"%PDF")
+    assert not (out / "fig5_dcgan.pdf").exists()  # only the variant that ran
+    on_disk = json.loads((out / "summary.json").read_text())
+    assert on_disk["generator_parameters"] == params
+    # P2 Fig. 6's generator: no batch norm and constant filters -> fewer parameters
+    assert params["no_bn"] < params["dcgan"]
+    assert on_disk["variants"]["no_bn"]["params_generator"] == params["no_bn"]
+    assert runs[0]["params_generator"] == params["no_bn"]
+    claims = pd.read_csv(tmp_path / "results" / "claims.csv")
+    assert list(claims["experiment"]) == ["ablate"]
+    assert claims["verdict"].tolist() == ["inconclusive"]  # one seed < ablate.MIN_SEEDS
+
+
+def test_a_second_variant_keeps_the_first(smoke_ablate):
+    tmp_path, runs, _, params = smoke_ablate
+    mlp = [hydra_runner.run(ablate.run_ablate, _job(tmp_path, "mlp", arm)) for arm in ablate.ARMS]
+    summary = ablate.aggregate(tmp_path / "results", mlp, {"mlp": "test mlp"}, params)
+    frame = pd.read_csv(tmp_path / "results" / "ablate" / "metrics.csv")
+    assert set(frame["variant"]) == {"no_bn", "mlp"}
+    assert set(summary["variants"]) == {"no_bn", "mlp"}
+    assert (tmp_path / "results" / "ablate" / "fig7_mlp.pdf").exists()
+    claims = pd.read_csv(tmp_path / "results" / "claims.csv")
+    assert len(claims) == 2 and set(claims["source"]) == {"test no_bn", "test mlp"}
+
+
+class _FixedPredictions(torch.nn.Module):
+    """A 'classifier' whose logits pick the class stored in the image's first pixel."""
+
+    def forward(self, x):
+        return torch.nn.functional.one_hot(x[:, 0, 0, 0].long(), 10).float()
+
+
+def test_coverage_and_kl_uniform_against_a_hand_computed_histogram():
+    classes = torch.tensor([0, 0, 0, 0, 0, 0, 1, 1, 1, 2])  # histogram 0.6, 0.3, 0.1
+    images = classes.float().view(-1, 1, 1, 1).expand(-1, 1, 4, 4).clone()
+    classifier = DigitsClassifier(_FixedPredictions(), 1.0, 10, path=None)
+    hand = 0.6 * math.log(10 * 0.6) + 0.3 * math.log(10 * 0.3) + 0.1 * math.log(10 * 0.1)
+    result = classifier.coverage(images, min_share=0.05)
+    assert result["classes_covered"] == 3
+    assert result["kl_uniform"] == pytest.approx(hand)
+    assert classifier.coverage(images, min_share=0.2)["classes_covered"] == 2
+
+
+def _frame(rows):
+    return pd.DataFrame([dict(zip(ABLATE_COLUMNS, r)) for r in rows])
+
+
+def _claim(frame, variant, params=None):
+    summary = {"variants": {variant: {"source": "hand", "final": ablate.final_stats(frame, variant)}},
+               "generator_parameters": params or {"dcgan": 1000, "no_bn": 100}}
+    (claim,) = ablate.claims_from_summary(summary)
+    return claim
+
+
+def _fig6(gan_fcds, wgan_fcds, diverged=()):
+    rows = []
+    for seed, (g, w) in enumerate(zip(gan_fcds, wgan_fcds)):
+        rows.append(("no_bn", "wgan", seed, 100, 10.0, w, 10, 0.1, False))
+        # an earlier evaluation must not count: only the last one of a run is its result
+        rows.append(("no_bn", "gan", seed, 50, 10.0, 1.0, 10, 0.1, False))
+        if seed in diverged:
+            rows.append(("no_bn", "gan", seed, 70, math.nan, math.nan, math.nan, math.nan, True))
+        else:
+            rows.append(("no_bn", "gan", seed, 100, 10.0, g, 10, 0.1, False))
+    return _frame(rows)
+
+
+def test_fig6_rule_by_hand():
+    assert _claim(_fig6([300, 250, 100], [100, 120, 110]), "no_bn")["verdict"] == "reproduced"
+    # GAN worse in only 1 of 3 seeds
+    assert _claim(_fig6([300, 100, 100], [100, 120, 110]), "no_bn")["verdict"] == "not reproduced"
+    # a diverged GAN run loses the comparison (scored worst)
+    claim = _claim(_fig6([300, 50, 100], [100, 120, 110], diverged=(1,)), "no_bn")
+    assert claim["verdict"] == "reproduced" and "diverged 0 / 1" in claim["measured_value"]
+    assert "10.0x fewer" in claim["measured_value"]
+    # two seeds are not enough for a verdict
+    assert _claim(_fig6([300, 250], [100, 120]), "no_bn")["verdict"] == "inconclusive"
+
+
+def _fig7(wgan_classes, gan_classes, gan_kl=1.5):
+    rows = []
+    for seed, (w, g) in enumerate(zip(wgan_classes, gan_classes)):
+        rows.append(("mlp", "wgan", seed, 100, 10.0, 100.0, w, 0.2, False))
+        rows.append(("mlp", "gan", seed, 100, 10.0, 100.0, g, gan_kl, False))
+    return _frame(rows)
+
+
+def test_fig7_rule_by_hand():
+    assert _claim(_fig7([10, 9, 10], [2, 1, 3]), "mlp")["verdict"] == "reproduced"
+    # GAN collapses but WGAN covers only 8 classes in the median: not the paper's claim
+    assert _claim(_fig7([8, 8, 10], [2, 1, 3]), "mlp")["verdict"] == "not reproduced"
+    # GAN covers as many classes, but its histogram is farther from uniform: still collapse
+    assert _claim(_fig7([10, 10, 10], [10, 10, 10], gan_kl=0.9), "mlp")["verdict"] == "reproduced"
+    assert _claim(_fig7([10, 10, 10], [10, 10, 10], gan_kl=0.1), "mlp")["verdict"] == "not reproduced"
+
+
+def test_fig5_rule_by_hand():
+    def fig5(wgan_fcd, gan_fcd, gan_classes=10):
+        return _frame([("dcgan", arm, s, 100, 10.0, fcd, classes, 0.1, False)
+                       for s in range(3) for arm, fcd, classes in
+                       (("wgan", wgan_fcd, 10), ("gan", gan_fcd, gan_classes))])
+
+    assert _claim(fig5(100, 150), "dcgan")["verdict"] == "reproduced"
+    assert _claim(fig5(100, 250), "dcgan")["verdict"] == "not reproduced"
+    assert _claim(fig5(100, 150, gan_classes=5), "dcgan")["verdict"] == "not reproduced"
+
+
+def run_main(monkeypatch, capsys, *args):
+    monkeypatch.setattr(sys, "argv", ["wgan-repro", *args])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    out, err = capsys.readouterr()
+    return exit_info.value.code, out, err
+
+
+@pytest.mark.parametrize("args,fragment", [
+    ([], "choose variants"),
+    (["--all", "--mlp"], "not both"),
+    (["--mlp", "ablate.eval_samples=1"], "ablate.eval_samples must be >= 2"),
+    (["--mlp", "--seeds", "0,x"], "comma-separated integers"),
+])
+def test_ablate_bad_input(monkeypatch, capsys, tmp_path, args, fragment):
+    code, out, err = run_main(monkeypatch, capsys, "ablate", *args, "--results", str(tmp_path))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and fragment in err
+    assert "Traceback" not in out + err and not any(tmp_path.iterdir())
+
+
+def test_ablate_show_config(monkeypatch, capsys, tmp_path):
+    code, out, _ = run_main(monkeypatch, capsys, "ablate", "--no-bn", "--seeds", "3,4",
+                            "--show-config", "--results", str(tmp_path))
+    assert code == 0 and "seeds:\n  - 3\n  - 4\n" in out and "eval_samples: 2000" in out
+    assert not any(tmp_path.iterdir())
+
+
+def test_ablate_smoke_end_to_end(monkeypatch, capsys, tmp_path):
+    code, out, err = run_main(monkeypatch, capsys, "ablate", "--mlp", "--scale", "smoke",
+                              "--results", str(tmp_path), "progress=none")
+    assert code == 0, err
+    assert "mlp: generator with" in out and "results:" in out
+    frame = pd.read_csv(tmp_path / "ablate" / "metrics.csv")
+    assert set(zip(frame["objective"], frame["seed"])) == {("wgan", 0), ("gan", 0)}
+    assert np.isfinite(frame["fcd"]).all()
