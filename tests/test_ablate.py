@@ -54,6 +54,7 @@ def test_ablate_writes_the_promised_files(smoke_ablate):
     assert params["no_bn"] < params["dcgan"]
     assert on_disk["variants"]["no_bn"]["params_generator"] == params["no_bn"]
     assert runs[0]["params_generator"] == params["no_bn"]
+    assert 0 < on_disk["variants"]["no_bn"]["fcd_real_vs_real"] < frame["fcd"].max()
     claims = pd.read_csv(tmp_path / "results" / "claims.csv")
     assert list(claims["experiment"]) == ["ablate"]
     assert claims["verdict"].tolist() == ["inconclusive"]  # one seed < ablate.MIN_SEEDS

@@ -284,7 +284,11 @@ def ablate(
                       for v in cfg.ablate.variants}
     parameters = experiment.generator_parameters(generator_cfgs)
     for v in variants:
-        typer.echo(f"{v}: generator with {parameters[v]:,} parameters")
+        line = f"{v}: generator with {parameters[v]:,} parameters"
+        if v == "no_bn" and "dcgan" in parameters:  # P2 Fig. 6: ~10x fewer than DCGAN's
+            line += (f", {parameters['dcgan'] / parameters[v]:.1f}x fewer than the DCGAN "
+                     f"generator's {parameters['dcgan']:,}")
+        typer.echo(line)
     runs = [hydra_runner.run(experiment.run_ablate, job) for job in jobs.values()]
     sources = {v: (f"ablate/metrics.csv (tier {cfg.tier}, seeds "
                    f"{','.join(str(s) for s in cfg.ablate.seeds)}, {cfg.train.iterations} "

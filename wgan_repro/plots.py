@@ -215,7 +215,8 @@ def _arm_title(arm: str, grid: dict, row) -> str:
         return head
     if row["diverged"]:
         return f"{head}\ndiverged at generator iteration {int(row['gen_iters'])}"
-    return (f"{head}, {int(row['gen_iters'])} gen. iters\nFCD {row['fcd']:.4g}  EMD "
+    fcd = f"{row['fcd']:,.0f}" if row["fcd"] >= 1000 else f"{row['fcd']:.3g}"
+    return (f"{head}, {int(row['gen_iters'])} gen. iters\nFCD {fcd}  EMD "
             f"{row['emd']:.3g}  classes {int(row['classes_covered'])}  KL {row['kl_uniform']:.2f}")
 
 
@@ -288,6 +289,11 @@ def plot_ablate(out_dir: Path) -> list[Path]:
                                 ha="center", va="top", fontsize=7, color=ARM_COLORS[arm])
         if ref is not None:
             ax.axhline(ref[0], color="gray", linestyle="--", linewidth=0.8)
+        floor = [e.get("fcd_real_vs_real") for e in summary["variants"].values()]
+        if column == "fcd" and floor and floor[0]:
+            ax.axhline(floor[0], color="gray", linestyle="--", linewidth=0.8)
+            ax.annotate("real vs real", (0.02, floor[0]), xycoords=("axes fraction", "data"),
+                        fontsize=7, color="gray", va="bottom")
         if log:
             ax.set_yscale("log")
         else:

@@ -18,6 +18,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from wgan_repro.data import load_dataset, to_unit_range
 from wgan_repro.errors import ConfigError
 from wgan_repro.experiments.quality import make_evaluator
 from wgan_repro.results import ABLATE_COLUMNS, read_csv, update_claims, write_csv, write_json
@@ -58,8 +59,11 @@ def run_ablate(cfg: DictConfig) -> dict[str, Any]:
     evaluate, classifier = make_evaluator(cfg, cfg.ablate.eval_samples,
                                           coverage_min_share=cfg.ablate.class_min_share)
     summary = train(cfg, evaluate=evaluate)
+    # The floor a generator can hope for: real training digits against the held-out ones.
+    data = load_dataset(cfg.data, cache_dir=Path(cfg.results_dir) / ".cache")
+    fcd_real = classifier.fcd(to_unit_range(data.train), to_unit_range(data.heldout))
     return {"variant": cfg.ablate.variant, "objective": cfg.ablate.objective, "seed": cfg.seed,
-            "run_dir": summary["run_dir"], "diverged": summary["diverged"],
+            "fcd_real_vs_real": fcd_real, "run_dir": summary["run_dir"], "diverged": summary["diverged"],
             "diverged_at": summary["diverged_at"], "gen_iters": summary["gen_iters"],
             "params_generator": summary["params_generator"],
             "classifier_accuracy": classifier.heldout_accuracy}
@@ -128,7 +132,8 @@ def aggregate(results_dir: Path, runs: list[dict[str, Any]], sources: dict[str, 
                               "diverged_at": mine[0]["diverged_at"]}
         variants[variant] = {"source": sources[variant], "sample_grids": grids,
                              "params_generator": parameters.get(variant),
-                             "classifier_heldout_accuracy": arm_runs[0]["classifier_accuracy"]}
+                             "classifier_heldout_accuracy": arm_runs[0]["classifier_accuracy"],
+                             "fcd_real_vs_real": arm_runs[0]["fcd_real_vs_real"]}
     for variant, entry in variants.items():
         entry["final"] = final_stats(frame, variant)
     summary = {"variants": dict(sorted(variants.items())),
@@ -199,7 +204,8 @@ def claims_from_summary(summary: dict) -> list[dict[str, str]]:
                     f"FCD {w['fcd']['median']:.4g} / {g['fcd']['median']:.4g}; classes "
                     f"{w['classes_covered']['median']:.0f} / {g['classes_covered']['median']:.0f}; "
                     f"KL to uniform {w['kl_uniform']['median']:.3f} / {g['kl_uniform']['median']:.3f}; "
-                    f"diverged {w['diverged_seeds']} / {g['diverged_seeds']}")
+                    f"diverged {w['diverged_seeds']} / {g['diverged_seeds']}; real-vs-real FCD "
+                    f"{entry.get('fcd_real_vs_real', math.nan):.4g}")
         if variant == "dcgan":
             low, high = sorted([w["fcd"]["median"], g["fcd"]["median"]])
             ok = (high <= COMPARABLE_FCD_RATIO * low
