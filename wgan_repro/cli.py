@@ -297,6 +297,31 @@ def ablate(
     _print_claims(summary["claims"], Path(cfg.results_dir) / "ablate")
 
 
+@app.command()
+def toy(
+    overrides: OverridesArg = None,
+    seed: SeedOpt = None,
+    results: ResultsOpt = None,
+    scale: ScaleOpt = None,
+    show_config: ShowConfigOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """P2 Fig. 1-2: parallel lines (W, JS, KL, TV against theta, closed forms and trained
+    estimates) and two 1-D Gaussians (saturated discriminator, near-linear critic)."""
+    from wgan_repro import hydra_runner
+
+    overrides_list = ["experiment=toy", *build_overrides(overrides, results, scale, seed)]
+    cfg = hydra_runner.compose(overrides_list)
+    from wgan_repro.experiments import toy as experiment
+
+    experiment.validate_toy(cfg)
+    if show_config:
+        _show(cfg)
+        return
+    summary = hydra_runner.run(experiment.run_toy, overrides_list)
+    _print_claims(summary["claims"], Path(cfg.results_dir) / "toy")
+
+
 def _print_claims(claims: list[dict], out_dir: Path) -> None:
     from rich.console import Console
     from rich.table import Table

@@ -70,6 +70,25 @@ ABLATE_COLUMNS = (
     "diverged",  # the run hit NaN/Inf at gen_iters; its metrics are empty
 )
 
+# results/toy/parallel_lines.csv: one row per theta of P2 Fig. 1 (P0 on {0} x [0, 1], P_theta
+# on {theta} x [0, 1]).
+PARALLEL_LINES_COLUMNS = (
+    "theta",
+    "w_closed_form", "js_closed_form", "kl_closed_form", "tv_closed_form",  # P2 Example 1
+    "emd_samples",  # exact EMD (POT) between toy.eval_samples samples of each
+    "critic_estimate",  # |E f(P0) - E f(P_theta)| / critic_lipschitz: W from the critic
+    "critic_estimate_raw",  # E f(P0) - E f(P_theta) of the clipped critic (K W, K unknown)
+    "critic_lipschitz",  # largest input-gradient norm of the critic over the samples
+    "js_estimate",  # 1/2 L(D, g) + log 2 of the trained discriminator
+)
+# results/toy/two_gaussians.csv: one row per x of P2 Fig. 2.
+TWO_GAUSSIANS_COLUMNS = (
+    "x", "density_real", "density_fake",
+    "discriminator",  # D(x) = sigmoid(logit), the trained discriminator
+    "discriminator_grad",  # dD/dx
+    "critic",  # f(x), the trained weight-clipped critic
+)
+
 # results/claims.csv: one row per claim of the papers, with its computed verdict.
 CLAIMS_COLUMNS = ("experiment", "claim", "paper_value", "measured_value", "verdict", "source")
 VERDICTS = ("reproduced", "not reproduced", "inconclusive")

@@ -124,6 +124,25 @@ class AblateConfig:
 
 
 @dataclass
+class ToyConfig:
+    thetas: int = 21  # theta grid over [-1, 1] for the parallel lines (odd: includes 0)
+    samples: int = 512  # samples per distribution in a training batch
+    eval_samples: int = 2048  # fresh samples per distribution for the estimates and the EMD
+    hidden_units: int = 64  # critic / discriminator: a small ReLU MLP
+    hidden_layers: int = 2
+    critic_steps: int = 400  # to (near) optimality: the distributions are fixed
+    discriminator_steps: int = 400
+    critic_lr: float = 5e-3  # RMSProp
+    discriminator_lr: float = 1e-3  # Adam
+    clip: float = 0.1  # weight clipping of the toy critic
+    gaussian_real_mean: float = 2.0  # P2 Fig. 2: two 1-D Gaussians far apart
+    gaussian_fake_mean: float = -2.0
+    gaussian_std: float = 0.5
+    gaussian_steps: int = 2000
+    grid_points: int = 401  # x grid of the two-Gaussians plot
+
+
+@dataclass
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
@@ -134,6 +153,7 @@ class Config:
     fig2: Fig2Config = field(default_factory=Fig2Config)
     curve: CurveConfig = field(default_factory=CurveConfig)
     ablate: AblateConfig = field(default_factory=AblateConfig)
+    toy: ToyConfig = field(default_factory=ToyConfig)
     tier: str = "cpu"
     experiment_name: str = "train"
     seed: int = 0

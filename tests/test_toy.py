@@ -1,0 +1,75 @@
+"""toy: closed forms exact, the sample EMD of the parallel lines, files and claims at smoke."""
+
+import math
+
+import pandas as pd
+import pytest
+import torch
+
+from wgan_repro import hydra_runner
+from wgan_repro.experiments import toy
+from wgan_repro.metrics import exact_emd
+from wgan_repro.objectives import LOG_2
+from wgan_repro.results import PARALLEL_LINES_COLUMNS, TWO_GAUSSIANS_COLUMNS
+
+
+@pytest.mark.parametrize("theta", [-1.0, -0.3, 0.5, 1.0])
+def test_closed_forms_away_from_zero(theta):
+    forms = toy.closed_forms(theta)
+    assert forms["w_closed_form"] == abs(theta)
+    assert forms["js_closed_form"] == LOG_2 and forms["tv_closed_form"] == 1.0
+    assert forms["kl_closed_form"] == math.inf
+
+
+def test_closed_forms_at_zero():
+    assert toy.closed_forms(0.0) == {"w_closed_form": 0.0, "js_closed_form": 0.0,
+                                     "kl_closed_form": 0.0, "tv_closed_form": 0.0}
+
+
+@pytest.mark.parametrize("theta", [0.0, 0.25, -0.7, 1.0])
+def test_sample_emd_of_parallel_lines_is_theta(theta):
+    real, fake = toy.parallel_lines(theta, 400, torch.Generator().manual_seed(1))
+    assert real[:, 0].eq(0).all() and fake[:, 0].eq(theta).all()
+    # heights are independent uniforms: the matching adds ~1/sqrt(n) of vertical cost
+    assert exact_emd(real, fake) == pytest.approx(abs(theta), abs=0.03)
+
+
+def test_lipschitz_of_a_known_linear_critic():
+    critic = torch.nn.Sequential(torch.nn.Linear(2, 1), torch.nn.Flatten(0))
+    with torch.no_grad():
+        critic[0].weight.copy_(torch.tensor([[3.0, 4.0]]))
+    real, fake = toy.parallel_lines(0.5, 50, torch.Generator().manual_seed(0))
+    assert toy.lipschitz_estimate(critic, real, fake, torch.Generator()) == pytest.approx(5.0)
+
+
+def _summary(**changes):
+    base = {"critic_error_max": 0.03, "emd_error_max": 0.01, "js_deviation_max": 0.01,
+            "js_at_zero": 0.0, "discriminator_saturation_ratio": 1e-5, "critic_linear_r2": 0.97}
+    return toy.claims_from_summary({**base, **changes}, "hand")
+
+
+def test_claim_rules_by_hand():
+    assert [c["verdict"] for c in _summary()] == ["reproduced"] * 3
+    assert _summary(critic_error_max=0.11)[0]["verdict"] == "not reproduced"  # > 5% of 2
+    assert _summary(js_deviation_max=0.2)[1]["verdict"] == "not reproduced"
+    assert _summary(critic_linear_r2=0.9)[2]["verdict"] == "not reproduced"
+    assert _summary(discriminator_saturation_ratio=0.05)[2]["verdict"] == "not reproduced"
+    assert _summary(critic_error_max=math.nan)[0]["verdict"] == "inconclusive"
+
+
+def test_toy_smoke_writes_the_promised_files(tmp_path):
+    summary = hydra_runner.run(toy.run_toy, ["experiment=toy", "scale=smoke",
+                                             f"results_dir={tmp_path}"])
+    out = tmp_path / "toy"
+    lines = pd.read_csv(out / "parallel_lines.csv")
+    assert tuple(lines.columns) == PARALLEL_LINES_COLUMNS
+    assert lines["theta"].tolist() == [-1.0, -0.5, 0.0, 0.5, 1.0]
+    assert lines["w_closed_form"].tolist() == [1.0, 0.5, 0.0, 0.5, 1.0]
+    assert (lines["emd_samples"] - lines["w_closed_form"]).abs().max() < 0.05
+    gaussians = pd.read_csv(out / "two_gaussians.csv")
+    assert tuple(gaussians.columns) == TWO_GAUSSIANS_COLUMNS and len(gaussians) == 41
+    assert gaussians["discriminator"].between(0, 1).all()
+    for name in ("fig1_parallel_lines.pdf", "fig2_two_gaussians.pdf"):
+        assert (out / name).read_bytes().startswith(b"%PDF")
+    claims = pd.read_csv(tmp_path / "claims.csv")
+    assert list(claims["experiment"]) == ["toy"] * 3 and len(summary["claims"]) == 3
