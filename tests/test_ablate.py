@@ -2,14 +2,14 @@
 
 import json
 import math
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from test_cli import run_main  # the real entry point, in-process
 
-from wgan_repro import cli, hydra_runner
+from wgan_repro import hydra_runner
 from wgan_repro.experiments import ablate
 from wgan_repro.metrics import DigitsClassifier
 from wgan_repro.results import ABLATE_COLUMNS
@@ -152,14 +152,6 @@ def test_fig5_rule_by_hand():
     assert _claim(fig5(100, 150), "dcgan")["verdict"] == "reproduced"
     assert _claim(fig5(100, 250), "dcgan")["verdict"] == "not reproduced"
     assert _claim(fig5(100, 150, gan_classes=5), "dcgan")["verdict"] == "not reproduced"
-
-
-def run_main(monkeypatch, capsys, *args):
-    monkeypatch.setattr(sys, "argv", ["wgan-repro", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main()
-    out, err = capsys.readouterr()
-    return exit_info.value.code, out, err
 
 
 @pytest.mark.parametrize("args,fragment", [

@@ -76,31 +76,27 @@ def small_mlp(n_in: int, hidden_units: int, hidden_layers: int) -> nn.Module:
 
 
 # ---- training to (near) optimality on fixed distributions ------------------------------------------
-def train_critic(sample, cfg: DictConfig, n_in: int, steps: int) -> nn.Module:
-    """Weight-clipped critic, RMSProp: maximise E f(real) - E f(fake)."""
-    critic = small_mlp(n_in, cfg.toy.hidden_units, cfg.toy.hidden_layers)
-    optimizer = torch.optim.RMSprop(critic.parameters(), lr=cfg.toy.critic_lr)
+def train_to_optimum(sample, cfg: DictConfig, n_in: int, steps: int, wasserstein: bool
+                     ) -> nn.Module:
+    """Train a critic (weight-clipped, RMSProp: maximise E f(real) - E f(fake)) or a GAN
+    discriminator (logits, Adam: maximise E log D(real) + E log(1 - D(fake))) against fixed
+    distributions."""
+    model = small_mlp(n_in, cfg.toy.hidden_units, cfg.toy.hidden_layers)
+    if wasserstein:
+        optimizer = torch.optim.RMSprop(model.parameters(), lr=cfg.toy.critic_lr)
+        loss_fn = wgan_critic_loss
+    else:
+        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.toy.discriminator_lr)
+        loss_fn = gan_discriminator_loss
     for _ in range(steps):
         real, fake = sample()
-        loss = wgan_critic_loss(critic(real), critic(fake))
+        loss = loss_fn(model(real), model(fake))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        clip_weights_(critic.parameters(), cfg.toy.clip)
-    return critic
-
-
-def train_discriminator(sample, cfg: DictConfig, n_in: int, steps: int) -> nn.Module:
-    """GAN discriminator (logits), Adam: maximise E log D(real) + E log(1 - D(fake))."""
-    discriminator = small_mlp(n_in, cfg.toy.hidden_units, cfg.toy.hidden_layers)
-    optimizer = torch.optim.Adam(discriminator.parameters(), lr=cfg.toy.discriminator_lr)
-    for _ in range(steps):
-        real, fake = sample()
-        loss = gan_discriminator_loss(discriminator(real), discriminator(fake))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-    return discriminator
+        if wasserstein:
+            clip_weights_(model.parameters(), cfg.toy.clip)
+    return model
 
 
 def input_gradients(model: nn.Module, x: Tensor) -> Tensor:
@@ -142,8 +138,9 @@ def run_parallel_lines(cfg: DictConfig) -> list[dict[str, float]]:
         def sample(theta=theta, gen=gen):
             return parallel_lines(theta, t.samples, gen)
 
-        critic = train_critic(sample, cfg, 2, t.critic_steps)
-        discriminator = train_discriminator(sample, cfg, 2, t.discriminator_steps)
+        critic = train_to_optimum(sample, cfg, 2, t.critic_steps, wasserstein=True)
+        discriminator = train_to_optimum(sample, cfg, 2, t.discriminator_steps,
+                                         wasserstein=False)
         real, fake = parallel_lines(theta, t.eval_samples, gen)  # fresh samples
         with torch.no_grad():
             raw = float(wasserstein_estimate(critic(real), critic(fake)))
@@ -167,8 +164,8 @@ def run_two_gaussians(cfg: DictConfig) -> list[dict[str, float]]:
         fake = t.gaussian_fake_mean + t.gaussian_std * torch.randn(t.samples, 1, generator=gen)
         return real, fake
 
-    critic = train_critic(sample, cfg, 1, t.gaussian_steps)
-    discriminator = train_discriminator(sample, cfg, 1, t.gaussian_steps)
+    critic = train_to_optimum(sample, cfg, 1, t.gaussian_steps, wasserstein=True)
+    discriminator = train_to_optimum(sample, cfg, 1, t.gaussian_steps, wasserstein=False)
     lo = min(t.gaussian_real_mean, t.gaussian_fake_mean) - 4 * t.gaussian_std
     hi = max(t.gaussian_real_mean, t.gaussian_fake_mean) + 4 * t.gaussian_std
     x = torch.linspace(lo, hi, t.grid_points).unsqueeze(1)
