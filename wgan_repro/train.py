@@ -123,8 +123,6 @@ def median_filtered(values, width: int = MEDIAN_FILTER_WIDTH):
     filtered = series.rolling(width, center=True, min_periods=1).median()
     return filtered if isinstance(values, pd.Series) else filtered.tolist()
 
-    return pd.Series(values, dtype=float).rolling(width, center=True, min_periods=1).median().tolist()
-
 
 # ---- progress display ----------------------------------------------------------------------------
 class Progress:
