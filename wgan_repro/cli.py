@@ -322,6 +322,81 @@ def toy(
     _print_claims(summary["claims"], Path(cfg.results_dir) / "toy")
 
 
+probe_app = typer.Typer(
+    help="Probes of two claims the papers make in passing: `probe adam` (P2 section 4.2, the "
+    "Adam step turning against the gradient) and `probe noise` (P1 section 3, instance noise).",
+    no_args_is_help=True)
+app.add_typer(probe_app, name="probe")
+
+
+def _run_probe(kind: str, user: list[str], show_config: bool) -> None:
+    """Compose every (arm, seed) job of probe ``kind``, run them, aggregate, print claims."""
+    from wgan_repro import hydra_runner
+    from wgan_repro.experiments import probe as experiment
+    from wgan_repro.schema import validate
+
+    arms = experiment.ADAM_ARMS if kind == "adam" else experiment.NOISE_ARMS
+    cfg = hydra_runner.compose([f"experiment=probe_{kind}", *user])
+    experiment.validate_probe(cfg, arms)
+    # The arm's own overrides come first, so what the user typed wins over them.
+    jobs = [[f"experiment=probe_{kind}", *cfg.probe.arms[arm], *user, f"probe.arm={arm}",
+             f"seed={s}"] for arm in arms for s in cfg.probe.seeds]
+    configs = [hydra_runner.compose(job) for job in jobs]
+    for job_cfg in configs:
+        validate(job_cfg)
+        if kind == "noise":
+            from wgan_repro.experiments.fig2 import validate_fig2
+
+            validate_fig2(job_cfg)
+    if show_config:
+        _show(cfg)
+        return
+    task = experiment.run_probe_adam if kind == "adam" else experiment.run_probe_noise
+    runs = [hydra_runner.run(task, job) for job in jobs]
+    aggregate = experiment.aggregate_adam if kind == "adam" else experiment.aggregate_noise
+    summary = aggregate(Path(cfg.results_dir), runs, cfg)
+    _print_claims(summary["claims"], Path(cfg.results_dir) / "probe")
+
+
+@probe_app.command("adam")
+def probe_adam(
+    overrides: OverridesArg = None,
+    seeds: SeedsOpt = None,
+    seed: SeedOpt = None,
+    results: ResultsOpt = None,
+    scale: ScaleOpt = None,
+    show_config: ShowConfigOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """P2 section 4.2: Algorithm 1 with Adam (beta1 = 0.5) and with RMSProp at the same high
+    learning rate; the cosine between each critic step and the negative gradient, and where
+    the critic's loss blows up."""
+    user = [*build_overrides(overrides, results, scale, None),
+            *_list_override("probe.seeds", seeds_from(seeds, seed))]
+    _run_probe("adam", user, show_config)
+
+
+@probe_app.command("noise")
+def probe_noise(
+    overrides: OverridesArg = None,
+    epochs: Annotated[str | None, typer.Option(
+        "--epochs", help="Generator snapshots, in DCGAN training epochs, strictly increasing "
+        "(default: fig2's 1,20,25).", show_default=False)] = None,
+    seeds: SeedsOpt = None,
+    seed: SeedOpt = None,
+    results: ResultsOpt = None,
+    scale: ScaleOpt = None,
+    show_config: ShowConfigOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """P1 section 3: the fig2 protocol with and without annealed instance noise on the
+    discriminator's inputs; does the original cost's gradient still vanish?"""
+    user = [*build_overrides(overrides, results, scale, None),
+            *_list_override("fig2.epochs", parse_int_list(epochs, "--epochs")),
+            *_list_override("probe.seeds", seeds_from(seeds, seed))]
+    _run_probe("noise", user, show_config)
+
+
 def _print_claims(claims: list[dict], out_dir: Path) -> None:
     from rich.console import Console
     from rich.table import Table

@@ -77,6 +77,22 @@ def clip_weights_(parameters: Iterable[Tensor], clip: float) -> None:
     torch._foreach_clamp_max_(params, clip)
 
 
+# ---- instance noise (P1 section 3) ----------------------------------------------------------
+def instance_noise_std(step: int, start: float, final: float, anneal_steps: int) -> float:
+    """Noise level at ``step`` (0-based): linear from ``start`` to ``final`` over
+    ``anneal_steps`` steps, then ``final``; ``anneal_steps = 0`` keeps ``start`` throughout."""
+    if anneal_steps <= 0:
+        return start
+    return start + (final - start) * min(step / anneal_steps, 1.0)
+
+
+def add_instance_noise(x: Tensor, std: float) -> Tensor:
+    """x + N(0, std^2) per element (P1 section 3: noise on the discriminator's inputs, real and
+    fake, so both distributions have full support). ``std = 0`` returns x and draws nothing,
+    so runs without noise keep their random stream."""
+    return x + std * torch.randn_like(x) if std > 0 else x
+
+
 # ---- one place that maps a config to the functions above -----------------------------------
 @dataclass(frozen=True)
 class Objective:
@@ -89,6 +105,14 @@ class Objective:
     warmup_critic_iters: int
     warmup_gen_iters: int
     warmup_every: int
+    noise_std: float = 0.0
+    noise_final_std: float = 0.0
+    noise_anneal_steps: int = 0
+
+    def instance_noise(self, step: int) -> float:
+        """Standard deviation of the instance noise at ``step`` (0 = off)."""
+        return instance_noise_std(step, self.noise_std, self.noise_final_std,
+                                  self.noise_anneal_steps)
 
     def critic_iters(self, gen_iter: int) -> int:
         """Critic updates before generator update ``gen_iter`` (0-based).
@@ -124,4 +148,7 @@ def build_objective(cfg) -> Objective:
         warmup_critic_iters=cfg.warmup_critic_iters,
         warmup_gen_iters=cfg.warmup_gen_iters,
         warmup_every=cfg.warmup_every,
+        noise_std=cfg.instance_noise_std,
+        noise_final_std=cfg.instance_noise_final_std,
+        noise_anneal_steps=cfg.instance_noise_anneal_iters,
     )

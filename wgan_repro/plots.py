@@ -384,3 +384,87 @@ def plot_toy(out_dir: Path) -> list[Path]:
     _save(fig, paths[-1])
     plt.close("all")
     return paths
+
+
+def plot_probe_adam(csv_path: Path, pdf_path: Path) -> Path:
+    """P2 section 4.2: per critic update, the estimate (top, blow-ups marked) and the cosine
+    between the optimiser's step and the negative gradient (bottom), one column per arm."""
+    from wgan_repro.results import PROBE_ADAM_COLUMNS
+
+    plt = _pyplot()
+    frame = read_csv(csv_path, PROBE_ADAM_COLUMNS)
+    arms = [a for a in ("adam", "rmsprop") if a in set(frame["arm"])]
+    fig, axes = plt.subplots(2, len(arms), figsize=(5.2 * len(arms), 5.6), sharex="col",
+                             squeeze=False)
+    for col, arm in enumerate(arms):
+        group = frame[frame["arm"] == arm]
+        ax_w, ax_c = axes[0, col], axes[1, col]
+        for seed, run in group.groupby("seed"):
+            ax_w.plot(run["critic_step"], run["wasserstein_estimate"], linewidth=0.5,
+                      alpha=0.8, label=f"seed {seed}")
+            ax_c.plot(run["critic_step"], run["step_cosine"], linewidth=0.4, alpha=0.8)
+        blow = group[group["blow_up"].astype(bool)]
+        ax_w.scatter(blow["critic_step"], blow["wasserstein_estimate"], marker="x", color="red",
+                     s=18, zorder=3, label=f"blow-up ({len(blow)})")
+        negative = group[group["step_cosine"] < 0]
+        ax_c.scatter(negative["critic_step"], negative["step_cosine"], marker="o", s=8,
+                     color="red", zorder=3, label=f"cosine < 0 ({len(negative)})")
+        ax_c.axhline(0.0, color="black", linewidth=0.6)
+        lr = group["lr"].iloc[0]
+        name = {"adam": "Adam (beta1 > 0)", "rmsprop": "RMSProp"}[arm]
+        ax_w.set_title(f"{name}, lr {lr:g}")
+        ax_w.set_ylabel(r"estimate $\mathbb{E} f(x) - \mathbb{E} f(g(z))$")
+        ax_c.set_ylabel("cos(step, -gradient)")
+        ax_c.set_xlabel("critic updates")
+        ax_w.legend(loc="upper right", fontsize=7)
+        ax_c.legend(loc="lower right", fontsize=7)
+    fig.suptitle("P2 section 4.2: the critic's optimiser step against its gradient, per update",
+                 fontsize=10)
+    fig.tight_layout()
+    _save(fig, Path(pdf_path))
+    plt.close("all")
+    return Path(pdf_path)
+
+
+def plot_probe_noise(csv_path: Path, pdf_path: Path) -> Path:
+    """P1 section 3: the original-cost gradient norm with and without instance noise, one
+    panel per generator snapshot, both arms on one axis; the noise level on a twin axis."""
+    from wgan_repro.results import PROBE_NOISE_COLUMNS
+
+    plt = _pyplot()
+    frame = read_csv(csv_path, PROBE_NOISE_COLUMNS)
+    epochs = sorted(frame["epoch"].unique())
+    fig, axes = plt.subplots(1, len(epochs), figsize=(4.4 * len(epochs), 3.8), squeeze=False)
+    styles = {"without_noise": ("tab:red", "without noise"), "with_noise": ("tab:blue", "with noise")}
+    n_seeds = frame["seed"].nunique()
+    for ax, epoch in zip(axes[0], epochs):
+        for arm, (color, label) in styles.items():
+            group = frame[(frame["epoch"] == epoch) & (frame["arm"] == arm)]
+            if group.empty:
+                continue
+            stats = group.groupby("d_iter")["grad_norm_original"].agg(["median", "min", "max"])
+            if n_seeds > 1:
+                ax.fill_between(stats.index, stats["min"], stats["max"], color=color, alpha=0.2,
+                                linewidth=0)
+            ax.plot(stats.index, stats["median"], color=color, label=label, linewidth=1.2)
+        ax.set_yscale("log")
+        ax.set_xlabel("discriminator iterations")
+        ax.set_title(f"After {epoch} epoch{'s' if epoch != 1 else ''}")
+        noisy = frame[(frame["epoch"] == epoch) & (frame["arm"] == "with_noise")]
+        if not noisy.empty:
+            twin = ax.twinx()
+            sigma = noisy.groupby("d_iter")["instance_noise_std"].first()
+            twin.plot(sigma.index, sigma.values, color="gray", linestyle=":", linewidth=1,
+                      label="noise std")
+            twin.set_ylim(0, max(float(sigma.max()) * 1.1, 1e-9))
+            twin.set_ylabel("noise std (dotted)", color="gray")
+            twin.grid(False)
+    axes[0, 0].set_ylabel(r"$\|\nabla_\theta\,\mathbb{E}_z \log(1 - D(g_\theta(z)))\|_2$")
+    axes[0, 0].legend(loc="lower left")
+    note = f"median of {n_seeds} seeds, band: seed range" if n_seeds > 1 else "one seed"
+    fig.suptitle("P1 section 3: original-cost gradient norm with and without instance noise on "
+                 f"the discriminator's inputs ({note})", fontsize=10)
+    fig.tight_layout()
+    _save(fig, Path(pdf_path))
+    plt.close("all")
+    return Path(pdf_path)

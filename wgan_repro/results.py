@@ -40,6 +40,7 @@ FIG2_COLUMNS = (
     "d_accuracy",  # share of that real batch and G(z) classified right
     "grad_norm_original",  # || grad_theta E log(1 - D(G(z))) ||_2 over all generator parameters
     "grad_norm_logd",  # || grad_theta E -log D(G(z)) ||_2 on the same z
+    "instance_noise_std",  # std of the noise on D's inputs at this iteration (0 = none)
 )
 
 # results/curve/curve.csv: one row per generator iteration of every run of P2 Fig. 3-4.
@@ -69,6 +70,25 @@ ABLATE_COLUMNS = (
     "kl_uniform",  # KL(predicted-class histogram || uniform), nats: 0 uniform, log 10 one class
     "diverged",  # the run hit NaN/Inf at gen_iters; its metrics are empty
 )
+
+# results/probe/adam/<run>/critic_steps.csv: one row per critic update of one arm of
+# `probe adam` (P2 section 4.2).
+PROBE_ADAM_STEP_COLUMNS = (
+    "arm",  # adam | rmsprop (probe.arms)
+    "optimizer", "lr", "seed",
+    "gen_iter",  # the generator iteration this critic update precedes (1-based)
+    "critic_step",  # 1-based count of critic updates in the run
+    "step_cosine",  # cos(optimiser step before clipping, -gradient): < 0 climbs the loss
+    "wasserstein_estimate",  # E f(real) - E f(fake) on this update's batch (-critic loss)
+)
+# results/probe/adam_cosine.csv: every arm's rows, with the blow-up marks the claim uses.
+PROBE_ADAM_COLUMNS = PROBE_ADAM_STEP_COLUMNS + (
+    "estimate_jump",  # |estimate - median of the previous probe.jump_window| / their MAD
+    "blow_up",  # estimate_jump > probe.blow_up_threshold
+    "near_blow_up",  # within probe.blow_up_radius critic updates of a blow-up
+)
+# results/probe/instance_noise.csv: the fig2 protocol with and without instance noise.
+PROBE_NOISE_COLUMNS = ("arm",) + FIG2_COLUMNS  # arm: without_noise | with_noise
 
 # results/toy/parallel_lines.csv: one row per theta of P2 Fig. 1 (P0 on {0} x [0, 1], P_theta
 # on {theta} x [0, 1]).

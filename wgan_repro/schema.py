@@ -73,6 +73,11 @@ class ObjectiveConfig:
     warmup_critic_iters: int = 100
     warmup_gen_iters: int = 25
     warmup_every: int = 500  # 0 disables the periodic warm-up
+    # P1 section 3 instance noise on the critic's inputs (real and fake): N(0, std^2), std
+    # annealed linearly to final_std over anneal_iters steps (0: constant). 0 = off.
+    instance_noise_std: float = 0.0
+    instance_noise_final_std: float = 0.0
+    instance_noise_anneal_iters: int = 0
 
 
 @dataclass
@@ -143,6 +148,18 @@ class ToyConfig:
 
 
 @dataclass
+class ProbeConfig:
+    arm: str = ""  # which entry of `arms` this job runs (set per job by the probe verbs)
+    arms: dict[str, list[str]] = field(default_factory=dict)  # name -> config overrides
+    seeds: list[int] = field(default_factory=lambda: [0])
+    # probe adam: a blow-up is an estimate more than `blow_up_threshold` robust deviations
+    # from the median of the previous `jump_window` critic updates
+    jump_window: int = 50
+    blow_up_threshold: float = 10.0
+    blow_up_radius: int = 25  # critic updates either side of a blow-up counted as "around" it
+
+
+@dataclass
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
@@ -154,6 +171,7 @@ class Config:
     curve: CurveConfig = field(default_factory=CurveConfig)
     ablate: AblateConfig = field(default_factory=AblateConfig)
     toy: ToyConfig = field(default_factory=ToyConfig)
+    probe: ProbeConfig = field(default_factory=ProbeConfig)
     tier: str = "cpu"
     experiment_name: str = "train"
     seed: int = 0
@@ -220,6 +238,11 @@ def validate(cfg: DictConfig | Any) -> None:
     _check(o.n_critic >= 1, f"objective.n_critic must be >= 1, got {o.n_critic}", errors)
     _check(o.warmup_critic_iters >= 0 and o.warmup_gen_iters >= 0 and o.warmup_every >= 0,
            "objective.warmup_* must be >= 0", errors)
+    _check(o.instance_noise_std >= 0 and o.instance_noise_final_std >= 0,
+           "objective.instance_noise_std and instance_noise_final_std must be >= 0", errors)
+    _check(o.instance_noise_anneal_iters >= 0,
+           f"objective.instance_noise_anneal_iters must be >= 0, got "
+           f"{o.instance_noise_anneal_iters}", errors)
     _check(op.name in ("rmsprop", "adam"), f"optim.name must be rmsprop or adam, got {op.name!r}",
            errors)
     _check(op.lr > 0, f"optim.lr must be > 0, got {op.lr}", errors)

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from omegaconf import DictConfig, OmegaConf
@@ -29,6 +29,7 @@ from wgan_repro.checkpoint import load_checkpoint, save_checkpoint
 from wgan_repro.data import load_dataset, make_batches
 from wgan_repro.models import build_critic, build_generator, count_parameters
 from wgan_repro.objectives import (
+    add_instance_noise,
     build_objective,
     clip_weights_,
     discriminator_accuracy,
@@ -174,9 +175,18 @@ class Progress:
 
 
 # ---- the loop ------------------------------------------------------------------------------------
+class CriticStepProbe(Protocol):
+    """Watches every critic update (``wgan-repro probe adam``): called with the critic after
+    ``backward`` and before the optimiser's step, then after the step (before clipping)."""
+
+    def before(self, critic: torch.nn.Module) -> None: ...
+
+    def after(self, critic: torch.nn.Module, gen_iter: int, critic_loss: torch.Tensor) -> None: ...
+
+
 def train(cfg: DictConfig, run_dir: Path | None = None,
-          evaluate: Callable[[torch.nn.Module], dict[str, float]] | None = None
-          ) -> dict[str, Any]:
+          evaluate: Callable[[torch.nn.Module], dict[str, float]] | None = None,
+          critic_step_probe: CriticStepProbe | None = None) -> dict[str, Any]:
     """Train one GAN/WGAN as configured; return (and write) the run's summary.
 
     A finished run with the same config is reused; an unfinished one (or a shorter one,
@@ -186,6 +196,9 @@ def train(cfg: DictConfig, run_dir: Path | None = None,
     ``evaluate(generator)``, if given, is called every ``train.eval_every`` generator
     iterations (and at the end); its metrics go to the run's ``quality.csv``. It must draw
     its noise from its own torch.Generator so that evaluating never changes training.
+
+    ``critic_step_probe``, if given, sees every critic update of this call (a resumed run
+    only the updates after its checkpoint); it must not change the critic.
     """
     validate(cfg)
     check_writable(Path(cfg.results_dir))
@@ -271,21 +284,28 @@ def train(cfg: DictConfig, run_dir: Path | None = None,
             # -- critic: n_critic updates (more during the reference warm-up) --
             critic.requires_grad_(True)
             n_critic = objective.critic_iters(gen_iter)
+            noise_std = objective.instance_noise(gen_iter)  # P1 section 3; 0 = off
             for _ in range(n_critic):
                 real = batches.next()
                 with torch.no_grad():  # the critic step needs no graph through G
                     fake = generator(torch.randn(batch_size, nz, device=device))
-                critic_real, critic_fake = critic(real), critic(fake)
+                critic_real = critic(add_instance_noise(real, noise_std))
+                critic_fake = critic(add_instance_noise(fake, noise_std))
                 critic_loss = objective.critic_loss(critic_real, critic_fake)
                 opt_critic.zero_grad(set_to_none=True)
                 critic_loss.backward()
+                if critic_step_probe is not None:
+                    critic_step_probe.before(critic)
                 opt_critic.step()
+                if critic_step_probe is not None:
+                    critic_step_probe.after(critic, gen_iter + 1, critic_loss)
                 if objective.clip is not None:
                     clip_weights_(critic.parameters(), objective.clip)
 
             # -- generator: one update through the frozen critic --
             critic.requires_grad_(False)  # no critic weight gradients in the generator step
-            critic_on_fake = critic(generator(torch.randn(batch_size, nz, device=device)))
+            fake = generator(torch.randn(batch_size, nz, device=device))
+            critic_on_fake = critic(add_instance_noise(fake, noise_std))
             generator_loss = objective.generator_loss(critic_on_fake)
             opt_generator.zero_grad(set_to_none=True)
             generator_loss.backward()

@@ -9,6 +9,12 @@ L2 norm (over all generator parameters) of the gradient of both generator costs:
     grad_norm_original = || d/dtheta E log(1 - D(G(z))) ||   (P1 Fig. 2: vanishes)
     grad_norm_logd     = || d/dtheta E -log D(G(z)) ||       (P1 Fig. 3: does not)
 
+With instance noise on (``objective.instance_noise_std > 0``, P1 section 3; what
+``wgan-repro probe noise`` does), the from-scratch discriminator sees real and generated
+images with N(0, std^2) added, in training and in the measurement, so the norms are those of
+the noisy game. The snapshots themselves always come from the plain DCGAN recipe, so runs
+with and without noise share them.
+
 The frozen generator keeps batch norm in training mode (batch statistics), the mode it was
 trained in and the one the reference code samples with; its weights never change.
 """
@@ -27,6 +33,8 @@ from wgan_repro.data import load_dataset, make_batches
 from wgan_repro.errors import ConfigError
 from wgan_repro.models import build_critic, build_generator
 from wgan_repro.objectives import (
+    add_instance_noise,
+    build_objective,
     discriminator_accuracy,
     gan_discriminator_loss,
     gan_minimax_generator_loss,
@@ -84,21 +92,24 @@ def train_discriminator_from_scratch(cfg: DictConfig, generator: torch.nn.Module
     optimizer = make_optimizer(cfg.optim, discriminator.parameters())
     batch_size, nz = cfg.train.batch_size, cfg.generator.nz
     every, d_iters = cfg.fig2.measure_every, cfg.fig2.d_iters
+    noise = build_objective(cfg.objective).instance_noise  # std per D iteration; 0 = off
     generator.train()  # batch statistics, as the generator was trained (see module doc)
     rows: list[list[float]] = []
 
     def measure(d_iter: int, real: torch.Tensor) -> None:
+        std = noise(max(d_iter - 1, 0))  # the level of the update just made
         discriminator.requires_grad_(False)  # gradients for G's parameters only
-        logits_fake = discriminator(generator(torch.randn(batch_size, nz, device=device)))
+        fake_images = generator(torch.randn(batch_size, nz, device=device))
+        logits_fake = discriminator(add_instance_noise(fake_images, std))
         norm_original, norm_logd = generator_grad_norms(generator, logits_fake)
         with torch.no_grad():
-            logits_real = discriminator(real)
+            logits_real = discriminator(add_instance_noise(real, std))
             fake = logits_fake.detach()
             values = torch.stack([gan_discriminator_loss(logits_real, fake),
                                   discriminator_accuracy(logits_real, fake),
                                   norm_original, norm_logd]).tolist()
         discriminator.requires_grad_(True)
-        rows.append([epoch, cfg.seed, d_iter, *values])
+        rows.append([epoch, cfg.seed, d_iter, *values, std])
 
     real = batches.next()
     measure(0, real)  # the untrained discriminator's starting point
@@ -106,7 +117,9 @@ def train_discriminator_from_scratch(cfg: DictConfig, generator: torch.nn.Module
         real = batches.next()
         with torch.no_grad():  # the discriminator step needs no graph through G
             fake = generator(torch.randn(batch_size, nz, device=device))
-        loss = gan_discriminator_loss(discriminator(real), discriminator(fake))
+        std = noise(d_iter - 1)
+        loss = gan_discriminator_loss(discriminator(add_instance_noise(real, std)),
+                                      discriminator(add_instance_noise(fake, std)))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -127,6 +140,10 @@ def snapshot_run_config(cfg: DictConfig, batches_per_epoch: int) -> DictConfig:
     snap.train.sample_every = batches_per_epoch
     snap.train.checkpoint_every = batches_per_epoch
     snap.experiment_name = "fig2/dcgan"
+    # The snapshots are the plain DCGAN recipe's: instance noise is for the D from scratch.
+    snap.objective.instance_noise_std = 0.0
+    snap.objective.instance_noise_final_std = 0.0
+    snap.objective.instance_noise_anneal_iters = 0
     return snap
 
 
@@ -150,6 +167,10 @@ def run_fig2(cfg: DictConfig) -> dict[str, Any]:
     # Each (snapshot, seed) discriminator run is cached by everything it depends on.
     identity = {"dcgan": semantic_config(snap_cfg), "fig2": {
         "d_iters": cfg.fig2.d_iters, "measure_every": cfg.fig2.measure_every}}
+    noise = {k: cfg.objective[k] for k in ("instance_noise_std", "instance_noise_final_std",
+                                           "instance_noise_anneal_iters")}
+    if noise["instance_noise_std"] > 0 or noise["instance_noise_final_std"] > 0:
+        identity["instance_noise"] = noise  # absent when off: plain fig2 runs keep their cache
     seed_dir = Path(cfg.results_dir) / "fig2" / "runs" / f"s{cfg.seed}-{config_hash(identity)}"
     generator = build_generator(cfg.generator, data.sample_shape).to(device)
     timings = {"dcgan_seconds": time.perf_counter() - started}
