@@ -242,3 +242,17 @@ def test_probe_noise_smoke_writes_files_and_claims(monkeypatch, capsys, tmp_path
     assert (tmp_path / "probe" / "instance_noise.pdf").stat().st_size > 1000
     claims = pd.read_csv(tmp_path / "claims.csv")
     assert (claims["experiment"] == "probe_noise").sum() == 1
+
+
+def test_probe_show_config_runs_nothing(monkeypatch, capsys, tmp_path):
+    code, out, _ = run_main(monkeypatch, capsys, "probe", "adam", "--show-config", "--results",
+                            str(tmp_path))
+    assert code == 0 and "blow_up_threshold: 10.0" in out and "lr: 0.001" in out
+    assert not (tmp_path / "probe").exists()
+
+
+def test_probe_noise_bad_epochs_is_one_line(monkeypatch, capsys, tmp_path):
+    code, _, err = run_main(monkeypatch, capsys, "probe", "noise", "--epochs", "20,1",
+                            "--results", str(tmp_path))
+    assert code == 2 and "strictly increasing" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "probe").exists()

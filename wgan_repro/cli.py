@@ -335,26 +335,21 @@ def _run_probe(kind: str, user: list[str], show_config: bool) -> None:
     from wgan_repro.experiments import probe as experiment
     from wgan_repro.schema import validate
 
-    arms = experiment.ADAM_ARMS if kind == "adam" else experiment.NOISE_ARMS
+    spec = experiment.PROBES[kind]
     cfg = hydra_runner.compose([f"experiment=probe_{kind}", *user])
-    experiment.validate_probe(cfg, arms)
+    experiment.validate_probe(cfg, spec.arms)
     # The arm's own overrides come first, so what the user typed wins over them.
     jobs = [[f"experiment=probe_{kind}", *cfg.probe.arms[arm], *user, f"probe.arm={arm}",
-             f"seed={s}"] for arm in arms for s in cfg.probe.seeds]
-    configs = [hydra_runner.compose(job) for job in jobs]
-    for job_cfg in configs:
+             f"seed={s}"] for arm in spec.arms for s in cfg.probe.seeds]
+    for job in jobs:
+        job_cfg = hydra_runner.compose(job)
         validate(job_cfg)
-        if kind == "noise":
-            from wgan_repro.experiments.fig2 import validate_fig2
-
-            validate_fig2(job_cfg)
+        spec.validate(job_cfg)
     if show_config:
         _show(cfg)
         return
-    task = experiment.run_probe_adam if kind == "adam" else experiment.run_probe_noise
-    runs = [hydra_runner.run(task, job) for job in jobs]
-    aggregate = experiment.aggregate_adam if kind == "adam" else experiment.aggregate_noise
-    summary = aggregate(Path(cfg.results_dir), runs, cfg)
+    runs = [hydra_runner.run(spec.run, job) for job in jobs]
+    summary = spec.aggregate(Path(cfg.results_dir), runs, cfg)
     _print_claims(summary["claims"], Path(cfg.results_dir) / "probe")
 
 

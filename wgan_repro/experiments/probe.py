@@ -20,6 +20,8 @@ from __future__ import annotations
 import json
 import math
 import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -109,11 +111,15 @@ ADAM_ARMS = ("adam", "rmsprop")
 NOISE_ARMS = ("without_noise", "with_noise")
 
 
-def run_probe_adam(cfg: DictConfig) -> dict[str, Any]:
-    """One arm (``probe.arm``), one seed: Algorithm 1 with every critic update recorded."""
+def validate_probe_adam(cfg: DictConfig) -> None:
     validate_probe(cfg, ADAM_ARMS)
     if cfg.objective.loss != "wasserstein":
         raise ConfigError("probe adam trains a WGAN critic: use objective=wgan_clip")
+
+
+def run_probe_adam(cfg: DictConfig) -> dict[str, Any]:
+    """One arm (``probe.arm``), one seed: Algorithm 1 with every critic update recorded."""
+    validate_probe_adam(cfg)
     run_dir = run_dir_for(cfg)
     steps_csv = run_dir / "critic_steps.csv"
     if not steps_csv.exists():
@@ -243,7 +249,7 @@ def run_probe_noise(cfg: DictConfig) -> dict[str, Any]:
     """One arm (``probe.arm``), one seed: the fig2 protocol (its snapshots are shared)."""
     from wgan_repro.experiments.fig2 import run_fig2
 
-    validate_probe(cfg, NOISE_ARMS)
+    validate_probe_noise(cfg)
     result = run_fig2(cfg)
     return {"arm": cfg.probe.arm, "seed": cfg.seed, "files": result["files"]}
 
@@ -313,3 +319,25 @@ def aggregate_noise(results_dir: Path, runs: list[dict[str, Any]], cfg: DictConf
     update_claims(Path(results_dir), "probe_noise", summary["claims"])
     plots.plot_probe_noise(out / "instance_noise.csv", out / "instance_noise.pdf")
     return summary
+
+
+def validate_probe_noise(cfg: DictConfig) -> None:
+    from wgan_repro.experiments.fig2 import validate_fig2
+
+    validate_probe(cfg, NOISE_ARMS)
+    validate_fig2(cfg)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What the `probe` verb needs of each probe: its arms, and the task functions."""
+    arms: tuple[str, ...]
+    validate: Callable[[DictConfig], None]  # one composed job
+    run: Callable[[DictConfig], dict[str, Any]]  # one job: an arm and a seed
+    aggregate: Callable[[Path, list[dict[str, Any]], DictConfig], dict[str, Any]]
+
+
+PROBES = {
+    "adam": Probe(ADAM_ARMS, validate_probe_adam, run_probe_adam, aggregate_adam),
+    "noise": Probe(NOISE_ARMS, validate_probe_noise, run_probe_noise, aggregate_noise),
+}
