@@ -51,6 +51,8 @@ from wgan_repro.results import (
 )
 from wgan_repro.train import make_optimizer, semantic_config, setup_runtime, train
 
+INSTANCE_NOISE_KEYS = ("instance_noise_std", "instance_noise_final_std",
+                       "instance_noise_anneal_iters")  # objective keys of P1 section 3's noise
 EDGE_FRACTION = 0.05  # "first and last 5% of D iterations" (issue #3's claim definition)
 
 
@@ -141,9 +143,8 @@ def snapshot_run_config(cfg: DictConfig, batches_per_epoch: int) -> DictConfig:
     snap.train.checkpoint_every = batches_per_epoch
     snap.experiment_name = "fig2/dcgan"
     # The snapshots are the plain DCGAN recipe's: instance noise is for the D from scratch.
-    snap.objective.instance_noise_std = 0.0
-    snap.objective.instance_noise_final_std = 0.0
-    snap.objective.instance_noise_anneal_iters = 0
+    for key in INSTANCE_NOISE_KEYS:
+        snap.objective[key] = type(snap.objective[key])(0)  # 0.0 or 0: the hash keeps its types
     return snap
 
 
@@ -167,8 +168,7 @@ def run_fig2(cfg: DictConfig) -> dict[str, Any]:
     # Each (snapshot, seed) discriminator run is cached by everything it depends on.
     identity = {"dcgan": semantic_config(snap_cfg), "fig2": {
         "d_iters": cfg.fig2.d_iters, "measure_every": cfg.fig2.measure_every}}
-    noise = {k: cfg.objective[k] for k in ("instance_noise_std", "instance_noise_final_std",
-                                           "instance_noise_anneal_iters")}
+    noise = {key: cfg.objective[key] for key in INSTANCE_NOISE_KEYS}
     if noise["instance_noise_std"] > 0 or noise["instance_noise_final_std"] > 0:
         identity["instance_noise"] = noise  # absent when off: plain fig2 runs keep their cache
     seed_dir = Path(cfg.results_dir) / "fig2" / "runs" / f"s{cfg.seed}-{config_hash(identity)}"
@@ -228,7 +228,7 @@ def aggregate(results_dir: Path, files: list[str], source: str) -> dict[str, Any
     return summary
 
 
-def _edges(group, column):
+def edge_medians(group, column):
     """Medians of `column` over the first and last EDGE_FRACTION of D iterations, all seeds."""
     d_max = group["d_iter"].max()
     width = max(EDGE_FRACTION * d_max, 1)
@@ -242,8 +242,8 @@ def summarize(frame) -> dict[str, Any]:
 
     epochs: dict[str, Any] = {}
     for epoch, group in frame.groupby("epoch"):
-        first_o, last_o = _edges(group, "grad_norm_original")
-        first_l, last_l = _edges(group, "grad_norm_logd")
+        first_o, last_o = edge_medians(group, "grad_norm_original")
+        first_l, last_l = edge_medians(group, "grad_norm_logd")
         second_half = group[group["d_iter"] >= group["d_iter"].max() / 2]
         spread = {c: float(second_half.groupby("seed")[c].apply(lambda v: np.log10(v).std()).median())
                   for c in ("grad_norm_original", "grad_norm_logd")}
@@ -260,7 +260,7 @@ def summarize(frame) -> dict[str, Any]:
             "logd_over_original_last": last_l / last_o,
             "log10_spread_second_half_original": spread["grad_norm_original"],
             "log10_spread_second_half_logd": spread["grad_norm_logd"],
-            "d_accuracy_last": _edges(group, "d_accuracy")[1],
+            "d_accuracy_last": edge_medians(group, "d_accuracy")[1],
             "d_accuracy_max": float(group["d_accuracy"].max()),
         }
     return {"epochs": epochs}

@@ -255,15 +255,15 @@ def run_probe_noise(cfg: DictConfig) -> dict[str, Any]:
 
 
 def summarize_noise(frame) -> dict[str, Any]:
-    from wgan_repro.experiments.fig2 import _edges
+    from wgan_repro.experiments.fig2 import edge_medians
 
     arms: dict[str, Any] = {}
     for (arm, epoch), group in frame.groupby(["arm", "epoch"]):
-        first, last = _edges(group, "grad_norm_original")
+        first, last = edge_medians(group, "grad_norm_original")
         arms.setdefault(arm, {})[str(int(epoch))] = {
             "grad_norm_original_first": first, "grad_norm_original_last": last,
             "orders_decayed_original": math.log10(first / last),
-            "d_accuracy_last": _edges(group, "d_accuracy")[1],
+            "d_accuracy_last": edge_medians(group, "d_accuracy")[1],
             "noise_std_last": float(group.loc[group["d_iter"].idxmax(), "instance_noise_std"]),
         }
     return {"arms": arms}
