@@ -113,6 +113,23 @@ TWO_GAUSSIANS_COLUMNS = (
 CLAIMS_COLUMNS = ("experiment", "claim", "paper_value", "measured_value", "verdict", "source")
 VERDICTS = ("reproduced", "not reproduced", "inconclusive")
 
+# results/timings.csv: one row per experiment verb, its last complete run (the report reads it).
+TIMINGS_COLUMNS = (
+    "experiment",  # fig2 | curve | ablate | toy | probe_adam | probe_noise (as in claims.csv)
+    "command",  # the command line that produced the results
+    "tier",  # smoke | cpu | paper
+    "launcher",  # basic | joblib | submitit_local | submitit_slurm
+    "seeds",  # e.g. "0,1,2"
+    "jobs",  # number of Hydra jobs launched
+    "finished_utc",  # ISO 8601, when aggregation finished
+    "wall_s",  # seconds from launch to aggregated results
+    "python_version", "torch_version",  # the environment the jobs ran in
+    "device",  # cpu | cuda (<name>) | mps
+)
+# Where each experiment's figures and aggregated CSVs live, relative to the results folder.
+EXPERIMENT_DIRS = {"fig2": "fig2", "curve": "curve", "ablate": "ablate", "toy": "toy",
+                   "probe_adam": "probe", "probe_noise": "probe"}
+
 
 def _atomic(path: Path, write: Callable[[Path], None]) -> None:
     path = Path(path)
@@ -207,4 +224,17 @@ def update_claims(results_dir: Path, experiment: str, claims: Sequence[dict]) ->
         old = pd.read_csv(path, keep_default_na=False)
         kept = old[old["experiment"] != experiment].to_dict("records")
     write_csv(path, kept + rows, CLAIMS_COLUMNS)
+    return path
+
+
+def update_timings(results_dir: Path, row: dict) -> Path:
+    """Replace this experiment's row of results/timings.csv, keeping every other row."""
+    import pandas as pd
+
+    path = Path(results_dir) / "timings.csv"
+    kept = []
+    if path.exists():
+        old = pd.read_csv(path, keep_default_na=False, dtype=str)
+        kept = old[old["experiment"] != row["experiment"]].to_dict("records")
+    write_csv(path, [*kept, row], TIMINGS_COLUMNS)
     return path
