@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from wgan_repro.errors import EXIT_CODES, WganReproError
+from wgan_repro.results import EXPERIMENT_DIRS
 
 app = typer.Typer(
     name="wgan-repro",
@@ -91,28 +92,78 @@ def build_overrides(overrides: list[str] | None, results: Path | None, scale: Sc
     return overrides
 
 
+class Launcher(StrEnum):
+    basic = "basic"
+    joblib = "joblib"
+    submitit_local = "submitit_local"
+    submitit_slurm = "submitit_slurm"
+
+
+LauncherOpt = Annotated[Launcher, typer.Option(
+    "--launcher", help="Where the jobs run: basic (one after another in this process), joblib "
+    "(parallel local processes, cores shared out), submitit_local (local processes via "
+    "submitit), submitit_slurm (a SLURM cluster; set hydra.launcher.partition=... etc.).")]
+
+
+def _execute(planner, user: list[str], launcher: Launcher, show_config: bool) -> list:
+    """Hand the overrides to wgan_repro.plans (sweeps, launch, aggregation), print claims."""
+    from wgan_repro import plans
+
+    outcomes = plans.execute(planner, user, launcher.value, show_config, echo=typer.echo)
+    for outcome in outcomes:
+        if outcome.summary is None:
+            continue
+        if outcome.label:
+            typer.echo(f"sweep point {outcome.label}:")
+        _print_outcome(outcome)
+    return outcomes
+
+
+def _print_outcome(outcome) -> None:
+    plan, summary = outcome.plan, outcome.summary
+    if plan.experiment == "train":
+        for run in summary["runs"]:
+            _print_summary(run)
+        return
+    if plan.experiment == "ablate":
+        _print_parameters(summary)
+    out_dir = Path(plan.cfg.results_dir) / EXPERIMENT_DIRS[plan.experiment]
+    _print_claims(summary["claims"], out_dir)
+
+
+def _print_parameters(summary: dict) -> None:
+    everything = summary["all_parameters"]
+    for variant, count in summary["parameters"].items():
+        line = f"{variant}: generator with {count:,} parameters"
+        if variant == "no_bn" and "dcgan" in everything:  # P2 Fig. 6: ~10x fewer than DCGAN's
+            line += (f", {everything['dcgan'] / count:.1f}x fewer than the DCGAN "
+                     f"generator's {everything['dcgan']:,}")
+        typer.echo(line)
+
+
 @app.command(context_settings={"ignore_unknown_options": False})
 def train(
     overrides: OverridesArg = None,
+    seeds: SeedsOpt = None,
+    seed: SeedOpt = None,
+    launcher: LauncherOpt = Launcher.basic,
     results: ResultsOpt = None,
     scale: ScaleOpt = None,
-    seed: SeedOpt = None,
     show_config: ShowConfigOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Train one GAN or WGAN from the config tree (P2 Algorithm 1 by default)."""
-    global _debug
-    _debug = _debug or debug
-    from wgan_repro import hydra_runner
+    from wgan_repro import plans
 
-    cfg = hydra_runner.compose(build_overrides(overrides, results, scale, seed))
-    if show_config:
-        _show(cfg)
-        return
-    from wgan_repro.train import train as train_run
+    seed_list = seeds_from(seeds, seed)
+    user = build_overrides(overrides, results, scale, None)
+    if seed_list is not None and _has(user, "seed"):
+        raise typer.BadParameter("give seed once: as --seed/--seeds or as seed=..., not both")
+    _execute(plans.planner_train(seed_list), user, launcher, show_config)
 
-    summary = train_run(cfg)
-    _print_summary(summary)
+
+def _has(overrides: list[str], key: str) -> bool:
+    return any(o.lstrip("+~").split("=", 1)[0] == key for o in overrides)
 
 
 def parse_int_list(text: str | None, option: str) -> list[int] | None:
@@ -146,17 +197,30 @@ def _list_override(key: str, values: list[int] | None) -> list[str]:
     return [] if values is None else [f"{key}=[{','.join(str(v) for v in values)}]"]
 
 
+EpochsOpt = Annotated[str | None, typer.Option(
+    "--epochs", help="Generator snapshots, in DCGAN training epochs, strictly increasing "
+    "(default: 1,20,25).", show_default=False)]
+
+
+def fig2_overrides(overrides, epochs, d_iters, seeds, seed, results, scale) -> list[str]:
+    user = [*build_overrides(overrides, results, scale, None),
+            *_list_override("fig2.epochs", parse_int_list(epochs, "--epochs")),
+            *_list_override("fig2.seeds", seeds_from(seeds, seed))]
+    if d_iters is not None:
+        user.append(f"fig2.d_iters={d_iters}")
+    return user
+
+
 @app.command()
 def fig2(
     overrides: OverridesArg = None,
-    epochs: Annotated[str | None, typer.Option(
-        "--epochs", help="Generator snapshots, in DCGAN training epochs, strictly increasing "
-        "(default: 1,20,25).", show_default=False)] = None,
+    epochs: EpochsOpt = None,
     d_iters: Annotated[int | None, typer.Option(
         "--d-iters", help="Discriminator iterations from scratch per snapshot (default: by "
         "tier; the paper's 4000 at --scale paper).", show_default=False)] = None,
     seeds: SeedsOpt = None,
     seed: SeedOpt = None,
+    launcher: LauncherOpt = Launcher.basic,
     results: ResultsOpt = None,
     scale: ScaleOpt = None,
     show_config: ShowConfigOpt = False,
@@ -164,30 +228,10 @@ def fig2(
 ) -> None:
     """P1 Fig. 1-3: train a fresh discriminator against frozen DCGAN generators and watch the
     original cost's gradient vanish while the -log D cost's does not."""
-    from wgan_repro import hydra_runner
+    from wgan_repro import plans
 
-    epoch_list = parse_int_list(epochs, "--epochs")
-    seed_list = seeds_from(seeds, seed)
-    base = ["experiment=fig2", *build_overrides(overrides, results, scale, None),
-            *_list_override("fig2.epochs", epoch_list), *_list_override("fig2.seeds", seed_list)]
-    if d_iters is not None:
-        base.append(f"fig2.d_iters={d_iters}")
-    cfg = hydra_runner.compose(base)
-    from wgan_repro.experiments import fig2 as experiment
-    from wgan_repro.schema import validate
-
-    validate(cfg)
-    experiment.validate_fig2(cfg)
-    if show_config:
-        _show(cfg)
-        return
-    runs = [hydra_runner.run(experiment.run_fig2, [*base, f"seed={seed}"])
-            for seed in cfg.fig2.seeds]
-    files = [f for run in runs for f in run["files"]]
-    source = (f"fig2/grad_norms.csv (tier {cfg.tier}, seeds "
-              f"{','.join(str(s) for s in cfg.fig2.seeds)}, {cfg.fig2.d_iters} D iterations)")
-    summary = experiment.aggregate(Path(cfg.results_dir), files, source)
-    _print_claims(summary["claims"], Path(cfg.results_dir) / "fig2")
+    user = fig2_overrides(overrides, epochs, d_iters, seeds, seed, results, scale)
+    _execute(plans.plan_fig2, user, launcher, show_config)
 
 
 @app.command()
@@ -195,6 +239,7 @@ def curve(
     overrides: OverridesArg = None,
     seeds: SeedsOpt = None,
     seed: SeedOpt = None,
+    launcher: LauncherOpt = Launcher.basic,
     results: ResultsOpt = None,
     scale: ScaleOpt = None,
     show_config: ShowConfigOpt = False,
@@ -202,31 +247,11 @@ def curve(
 ) -> None:
     """P2 Fig. 3-4: the WGAN critic's estimate vs sample quality (exact EMD, classifier
     FCD), next to the standard GAN's JS estimate."""
-    from wgan_repro import hydra_runner
+    from wgan_repro import plans
 
-    seed_list = seeds_from(seeds, seed)
     user = [*build_overrides(overrides, results, scale, None),
-            *_list_override("curve.seeds", seed_list)]
-    cfg = hydra_runner.compose(["experiment=curve", *user])
-    from wgan_repro.experiments import curve as experiment
-    from wgan_repro.schema import validate
-
-    experiment.validate_curve(cfg)
-    # Each run's own overrides come first, so what the user typed wins over them.
-    jobs = [["experiment=curve", *run_overrides, *user, f"curve.run={name}", f"seed={s}"]
-            for name, run_overrides in cfg.curve.runs.items() for s in cfg.curve.seeds]
-    configs = [hydra_runner.compose(job) for job in jobs]
-    for job_cfg in configs:
-        validate(job_cfg)
-    if show_config:
-        _show(cfg)
-        return
-    runs = [hydra_runner.run(experiment.run_curve, job) for job in jobs]
-    source = (f"curve/curve.csv, curve/quality.csv (tier {cfg.tier}, seeds "
-              f"{','.join(str(s) for s in cfg.curve.seeds)}, {cfg.train.iterations} generator "
-              "iterations)")
-    summary = experiment.aggregate(Path(cfg.results_dir), runs, source)
-    _print_claims(summary["claims"], Path(cfg.results_dir) / "curve")
+            *_list_override("curve.seeds", seeds_from(seeds, seed))]
+    _execute(plans.plan_curve, user, launcher, show_config)
 
 
 @app.command()
@@ -242,6 +267,7 @@ def ablate(
                                                "minutes at the cpu tier).")] = False,
     seeds: SeedsOpt = None,
     seed: SeedOpt = None,
+    launcher: LauncherOpt = Launcher.basic,
     results: ResultsOpt = None,
     scale: ScaleOpt = None,
     show_config: ShowConfigOpt = False,
@@ -250,57 +276,23 @@ def ablate(
     """P2 Fig. 5-7: WGAN vs the standard GAN with the DCGAN, no-batch-norm and MLP
     generators; mode collapse measured by a digits classifier. Choose variants with --dcgan,
     --no-bn, --mlp (combinable) or --all."""
-    from wgan_repro import hydra_runner
+    from wgan_repro import plans
 
     chosen = [name for name, flag in (("dcgan", dcgan), ("no_bn", no_bn), ("mlp", mlp)) if flag]
     if all_variants and chosen:
         raise typer.BadParameter("give --all or a choice of --dcgan/--no-bn/--mlp, not both")
     if not all_variants and not chosen:
         raise typer.BadParameter("choose variants: --dcgan, --no-bn, --mlp (combinable) or --all")
-    seed_list = seeds_from(seeds, seed)
     user = [*build_overrides(overrides, results, scale, None),
-            *_list_override("ablate.seeds", seed_list)]
-    cfg = hydra_runner.compose(["experiment=ablate", *user])
-    from wgan_repro.experiments import ablate as experiment
-    from wgan_repro.schema import validate
-
-    experiment.validate_ablate(cfg)
-    variants = list(cfg.ablate.variants) if all_variants else chosen
-    unknown = [v for v in variants if v not in cfg.ablate.variants]
-    if unknown:
-        raise typer.BadParameter(f"ablate.variants has no {', '.join(unknown)}")
-    # The variant's and the arm's own overrides come first, so what the user typed wins.
-    jobs = {(v, arm, s): ["experiment=ablate", *cfg.ablate.variants[v], *cfg.ablate.objectives[arm],
-                          *user, f"ablate.variant={v}", f"ablate.objective={arm}", f"seed={s}"]
-            for v in variants for s in cfg.ablate.seeds for arm in experiment.ARMS}
-    configs = {key: hydra_runner.compose(job) for key, job in jobs.items()}
-    for job_cfg in configs.values():
-        validate(job_cfg)
-    if show_config:
-        _show(cfg)
-        return
-    # Generator sizes of every variant (Fig. 6 is about ~10x fewer parameters than Fig. 5's).
-    generator_cfgs = {v: hydra_runner.compose(["experiment=ablate", *cfg.ablate.variants[v], *user])
-                      for v in cfg.ablate.variants}
-    parameters = experiment.generator_parameters(generator_cfgs)
-    for v in variants:
-        line = f"{v}: generator with {parameters[v]:,} parameters"
-        if v == "no_bn" and "dcgan" in parameters:  # P2 Fig. 6: ~10x fewer than DCGAN's
-            line += (f", {parameters['dcgan'] / parameters[v]:.1f}x fewer than the DCGAN "
-                     f"generator's {parameters['dcgan']:,}")
-        typer.echo(line)
-    runs = [hydra_runner.run(experiment.run_ablate, job) for job in jobs.values()]
-    sources = {v: (f"ablate/metrics.csv (tier {cfg.tier}, seeds "
-                   f"{','.join(str(s) for s in cfg.ablate.seeds)}, {cfg.train.iterations} "
-                   "generator iterations)") for v in variants}
-    summary = experiment.aggregate(Path(cfg.results_dir), runs, sources, parameters)
-    _print_claims(summary["claims"], Path(cfg.results_dir) / "ablate")
+            *_list_override("ablate.seeds", seeds_from(seeds, seed))]
+    _execute(plans.planner_ablate(None if all_variants else chosen), user, launcher, show_config)
 
 
 @app.command()
 def toy(
     overrides: OverridesArg = None,
     seed: SeedOpt = None,
+    launcher: LauncherOpt = Launcher.basic,
     results: ResultsOpt = None,
     scale: ScaleOpt = None,
     show_config: ShowConfigOpt = False,
@@ -308,18 +300,10 @@ def toy(
 ) -> None:
     """P2 Fig. 1-2: parallel lines (W, JS, KL, TV against theta, closed forms and trained
     estimates) and two 1-D Gaussians (saturated discriminator, near-linear critic)."""
-    from wgan_repro import hydra_runner
+    from wgan_repro import plans
 
-    overrides_list = ["experiment=toy", *build_overrides(overrides, results, scale, seed)]
-    cfg = hydra_runner.compose(overrides_list)
-    from wgan_repro.experiments import toy as experiment
-
-    experiment.validate_toy(cfg)
-    if show_config:
-        _show(cfg)
-        return
-    summary = hydra_runner.run(experiment.run_toy, overrides_list)
-    _print_claims(summary["claims"], Path(cfg.results_dir) / "toy")
+    _execute(plans.plan_toy, build_overrides(overrides, results, scale, seed), launcher,
+             show_config)
 
 
 probe_app = typer.Typer(
@@ -329,35 +313,12 @@ probe_app = typer.Typer(
 app.add_typer(probe_app, name="probe")
 
 
-def _run_probe(kind: str, user: list[str], show_config: bool) -> None:
-    """Compose every (arm, seed) job of probe ``kind``, run them, aggregate, print claims."""
-    from wgan_repro import hydra_runner
-    from wgan_repro.experiments import probe as experiment
-    from wgan_repro.schema import validate
-
-    spec = experiment.PROBES[kind]
-    cfg = hydra_runner.compose([f"experiment=probe_{kind}", *user])
-    experiment.validate_probe(cfg, spec.arms)
-    # The arm's own overrides come first, so what the user typed wins over them.
-    jobs = [[f"experiment=probe_{kind}", *cfg.probe.arms[arm], *user, f"probe.arm={arm}",
-             f"seed={s}"] for arm in spec.arms for s in cfg.probe.seeds]
-    for job in jobs:
-        job_cfg = hydra_runner.compose(job)
-        validate(job_cfg)
-        spec.validate(job_cfg)
-    if show_config:
-        _show(cfg)
-        return
-    runs = [hydra_runner.run(spec.run, job) for job in jobs]
-    summary = spec.aggregate(Path(cfg.results_dir), runs, cfg)
-    _print_claims(summary["claims"], Path(cfg.results_dir) / "probe")
-
-
 @probe_app.command("adam")
 def probe_adam(
     overrides: OverridesArg = None,
     seeds: SeedsOpt = None,
     seed: SeedOpt = None,
+    launcher: LauncherOpt = Launcher.basic,
     results: ResultsOpt = None,
     scale: ScaleOpt = None,
     show_config: ShowConfigOpt = False,
@@ -366,9 +327,11 @@ def probe_adam(
     """P2 section 4.2: Algorithm 1 with Adam (beta1 = 0.5) and with RMSProp at the same high
     learning rate; the cosine between each critic step and the negative gradient, and where
     the critic's loss blows up."""
+    from wgan_repro import plans
+
     user = [*build_overrides(overrides, results, scale, None),
             *_list_override("probe.seeds", seeds_from(seeds, seed))]
-    _run_probe("adam", user, show_config)
+    _execute(plans.planner_probe("adam"), user, launcher, show_config)
 
 
 @probe_app.command("noise")
@@ -379,6 +342,7 @@ def probe_noise(
         "(default: fig2's 1,20,25).", show_default=False)] = None,
     seeds: SeedsOpt = None,
     seed: SeedOpt = None,
+    launcher: LauncherOpt = Launcher.basic,
     results: ResultsOpt = None,
     scale: ScaleOpt = None,
     show_config: ShowConfigOpt = False,
@@ -386,10 +350,63 @@ def probe_noise(
 ) -> None:
     """P1 section 3: the fig2 protocol with and without annealed instance noise on the
     discriminator's inputs; does the original cost's gradient still vanish?"""
+    from wgan_repro import plans
+
     user = [*build_overrides(overrides, results, scale, None),
             *_list_override("fig2.epochs", parse_int_list(epochs, "--epochs")),
             *_list_override("probe.seeds", seeds_from(seeds, seed))]
-    _run_probe("noise", user, show_config)
+    _execute(plans.planner_probe("noise"), user, launcher, show_config)
+
+
+@app.command("all")
+def all_experiments(
+    overrides: OverridesArg = None,
+    seeds: Annotated[str | None, typer.Option(
+        "--seeds", help="Seeds for every experiment, e.g. 0,1,2 (default: by tier; toy, a "
+        "single run, takes the first).", show_default=False)] = None,
+    launcher: LauncherOpt = Launcher.basic,
+    results: ResultsOpt = None,
+    scale: ScaleOpt = None,
+    show_config: ShowConfigOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Every experiment in turn: fig2, curve, ablate --all, toy, probe adam, probe noise
+    (about 70 minutes at the cpu tier on 2 cores). Then run `wgan-repro report`."""
+    from wgan_repro import plans
+
+    seed_list = parse_int_list(seeds, "--seeds")
+    common = build_overrides(overrides, results, scale, None)
+    steps = [("fig2", plans.plan_fig2, "fig2.seeds"), ("curve", plans.plan_curve, "curve.seeds"),
+             ("ablate", plans.planner_ablate(None), "ablate.seeds"),
+             ("toy", plans.plan_toy, None),
+             ("probe adam", plans.planner_probe("adam"), "probe.seeds"),
+             ("probe noise", plans.planner_probe("noise"), "probe.seeds")]
+    for name, planner, seeds_key in steps:
+        user = list(common)
+        if seed_list is not None:
+            user += (_list_override(seeds_key, seed_list) if seeds_key
+                     else [f"seed={seed_list[0]}"])
+        typer.echo(f"== {name} ==")
+        _execute(planner, user, launcher, show_config)
+    if not show_config:
+        typer.echo("all experiments done; build the report with: wgan-repro report"
+                   + (f" --results {results}" if results else ""))
+
+
+@app.command()
+def report(
+    results: ResultsOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Build results/REPORT.md and results/report.pdf from what the experiments wrote: every
+    figure, the claims table, versions, configs and times. Reads files only, never trains."""
+    from wgan_repro.report import build_report
+
+    built = build_report(results or Path("results"))
+    typer.echo(f"{built['claims']} claims, {len(built['experiments'])} experiments, "
+               f"{len(built['figures'])} figure pages")
+    typer.echo(f"report: {built['markdown']}")
+    typer.echo(f"report: {built['pdf']}")
 
 
 def _print_claims(claims: list[dict], out_dir: Path) -> None:

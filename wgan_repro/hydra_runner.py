@@ -1,4 +1,4 @@
-"""The only module that talks to Hydra: find the config tree, compose, run.
+"""The only module that talks to Hydra: find the config tree, compose, expand sweeps, launch.
 
 Hydra and OmegaConf errors are turned into one-line ConfigErrors here, so no caller has to
 know Hydra's exception types.
@@ -78,3 +78,87 @@ def compose(overrides: Sequence[str] = ()) -> Any:
 def run(task: Callable[[Any], Any], overrides: Sequence[str] = ()) -> Any:
     """Compose and call ``task(cfg)`` in this process; return what it returns."""
     return task(compose(overrides))
+
+
+LAUNCHERS = ("basic", "joblib", "submitit_local", "submitit_slurm")
+
+
+def is_hydra_override(override: str) -> bool:
+    """Overrides of Hydra itself (hydra.launcher.partition=gpu, hydra/launcher=joblib) configure
+    the launch, not a job."""
+    return override.lstrip("+~").startswith(("hydra.", "hydra/"))
+
+
+def expand_sweeps(overrides: Sequence[str]) -> list[list[str]]:
+    """Hydra's sweep syntax (``optim.lr=1e-4,2e-4``, ``range(1,4)``, ``choice(a,b)``) expanded
+    to the cartesian product, in Hydra's order: one fixed override list per sweep point.
+    Overrides without a sweep appear unchanged in every point."""
+    import itertools
+
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(list(overrides))
+    except HydraException as err:
+        raise ConfigError(_one_line(err)) from err
+    choices: list[list[str]] = []
+    for override, text in zip(parsed, overrides):
+        if not override.is_sweep_override():
+            choices.append([text])
+            continue
+        key = override.get_key_element()
+        try:
+            values = list(override.sweep_string_iterator())
+        except HydraException as err:
+            raise ConfigError(f"cannot sweep {text!r}: {_one_line(err)}") from err
+        choices.append([f"{key}={value}" for value in values])
+    return [list(point) for point in itertools.product(*choices)]
+
+
+def launch(task: Callable[[Any], Any], jobs: Sequence[Sequence[str]], launcher: str = "basic",
+           launch_overrides: Sequence[str] = ()) -> list[Any]:
+    """Run ``task(cfg)`` once per override list in ``jobs`` through a Hydra launcher and return
+    the results in job order.
+
+    This is Hydra multirun without its sweeper: the jobs are already expanded (experiments
+    pair seeds with arms and variants, which is not a cartesian product). It uses Hydra's
+    internal API (Hydra.compose_config, Plugins.instantiate_launcher), hence the pin on
+    hydra-core 1.3 in pyproject.toml; tests/test_launchers.py covers it. ``launch_overrides``
+    configure the launcher and the sweep folder (hydra.*, results_dir); ``task`` must be an
+    importable module-level function because submitit pickles it.
+    """
+    from hydra import initialize_config_dir
+    from hydra._internal.callbacks import Callbacks
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.plugins import Plugins
+    from hydra.core.utils import JobStatus
+    from hydra.errors import HydraException
+    from hydra.types import HydraContext, RunMode
+    from omegaconf.errors import OmegaConfBaseException
+
+    from wgan_repro.schema import register
+
+    if launcher not in LAUNCHERS:
+        raise ConfigError(f"unknown launcher {launcher!r} (choose from: {', '.join(LAUNCHERS)})")
+    register()
+    master_overrides = [f"hydra/launcher={launcher}",
+                        # logging stays the user's: our tasks print their own progress
+                        "hydra/job_logging=none", "hydra/hydra_logging=none",
+                        *launch_overrides]
+    try:
+        with initialize_config_dir(str(conf_dir()), version_base="1.3", job_name="wgan_repro"):
+            hydra = GlobalHydra.instance().hydra
+            master = hydra.compose_config(CONFIG_NAME, overrides=master_overrides,
+                                          run_mode=RunMode.MULTIRUN, with_log_configuration=False)
+            context = HydraContext(config_loader=hydra.config_loader, callbacks=Callbacks(master))
+            runner = Plugins.instance().instantiate_launcher(
+                config=master, hydra_context=context, task_function=task)
+            returns = runner.launch([list(job) for job in jobs], initial_job_idx=0)
+    except (HydraException, OmegaConfBaseException) as err:
+        raise ConfigError(_one_line(err)) from err
+    failed = [r for r in returns if r.status != JobStatus.COMPLETED]
+    if failed:
+        # JobReturn.return_value would print Hydra's own banner first; keep to one line.
+        raise failed[0]._return_value
+    return [r.return_value for r in returns]
