@@ -131,6 +131,15 @@ EXPERIMENT_DIRS = {"fig2": "fig2", "curve": "curve", "ablate": "ablate", "toy": 
                    "probe_adam": "probe", "probe_noise": "probe"}
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 def _atomic(path: Path, write: Callable[[Path], None]) -> None:
     path = Path(path)
     try:
@@ -143,6 +152,7 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> None:
         raise ResultsError(f"cannot write {path}: permission denied") from err
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are for others to read
         os.replace(tmp, path)
     except OSError as err:
         Path(tmp).unlink(missing_ok=True)
