@@ -271,3 +271,32 @@ def test_report_does_not_import_torch(rebuilt):
             "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60,
                    env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+def test_report_after_all_at_smoke_scale(monkeypatch, capsys, tmp_path):
+    """The issue's acceptance: `all --scale smoke` then `report`; every experiment present,
+    the claims table equal to claims.csv, every figure page rendered, times recorded."""
+    from test_cli import run_main
+
+    results = tmp_path / "results"
+    code, out, err = run_main(monkeypatch, capsys, "all", "--scale", "smoke", "--results",
+                              str(results))
+    assert code == 0, err
+    assert "build the report with: wgan-repro report" in out
+    code, out, err = run_main(monkeypatch, capsys, "report", "--results", str(results))
+    assert code == 0, err
+    assert f"report: {results / 'REPORT.md'}" in out and f"report: {results / 'report.pdf'}" in out
+    markdown = (results / "REPORT.md").read_text()
+    claims = pd.read_csv(results / "claims.csv", keep_default_na=False, dtype=str)
+    assert sorted(claims["experiment"].unique()) == sorted(
+        ["fig2", "curve", "ablate", "toy", "probe_adam", "probe_noise"])
+    table = _markdown_table(markdown, "| experiment | claim | paper | measured | verdict |")
+    assert table == claims.values.tolist()
+    assert "not run" not in markdown.lower().split("## environment")[0].replace("not run: none", "")
+    pdfs = sorted(p for p in results.glob("*/*.pdf"))
+    pngs = list((results / "report_figures").glob("*.png"))
+    assert len(pdfs) >= 10 and len(pngs) >= len(pdfs)
+    timings = pd.read_csv(results / "timings.csv")
+    assert len(timings) == 6 and (timings["wall_s"] > 0).all() and (timings["tier"] == "smoke").all()
+    for experiment in ("fig2", "curve", "ablate", "toy"):
+        assert (results / experiment / "config.yaml").is_file()
