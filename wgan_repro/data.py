@@ -9,9 +9,14 @@ Nothing is ever downloaded unless ``data.download=true``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
+import os
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -193,28 +198,158 @@ def load_image_folder(cfg) -> Dataset:
                    labels[train_idx], labels[held_idx], tuple(images.shape[1:]))
 
 
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split()) or type(err).__name__
+
+
+class CheckedImages(torch.utils.data.Dataset):
+    """Images of a streamed dataset (the first ``length`` of them) through ``transform``;
+    an unreadable item raises a one-line DataError naming the database, not a decoder's
+    traceback. Items are image tensors (no labels).
+
+    ``reopen()``, if given, opens ``inner`` again: pickling (DataLoader workers started by
+    spawn, the default on macOS and Windows) leaves out ``inner`` (an open LMDB database
+    cannot be pickled) and the worker reopens it.
+    """
+
+    def __init__(self, inner, transform, where: str, length: int | None = None,
+                 reopen: Callable[[], Any] | None = None) -> None:
+        self.inner, self.transform, self.where, self.reopen = inner, transform, where, reopen
+        self.length = len(inner) if length is None else min(len(inner), length)
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        if self.reopen is not None:
+            del state["inner"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if "inner" not in state:
+            self.inner = self.reopen()
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> Tensor:
+        if not 0 <= index < self.length:
+            raise IndexError(index)
+        try:
+            return self.transform(self.inner[index][0])
+        except Exception as err:  # PIL.UnidentifiedImageError, lmdb.Error, a missing key ...
+            raise DataError(f"{self.where}: cannot read image #{index}: {_one_line(err)}") from err
+
+
+# torchvision LSUN datasets open in this process, by absolute database path. py-lmdb refuses
+# to open one database twice in a process ("already open in this process"), and experiments
+# load their data more than once (fig2: the protocol, then the DCGAN run): a second load
+# shares the open database while the first is alive. Weak: dropping every dataset closes it.
+_OPEN_LSUN: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def _lsun_cache_ident(db: Path) -> str:
+    """Names the key cache of ``db``: its absolute path, size and modification time, so two
+    databases, or one rebuilt, never share keys."""
+    from wgan_repro.results import config_hash
+
+    stat = (db / "data.mdb").stat()
+    return config_hash({"db": str(db), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns})
+
+
+def _lsun_cache_folder(db: Path, folder: Path) -> Path:
+    """``folder``, holding torchvision's LSUN key cache for ``db``, built here, atomically.
+
+    torchvision's ``LSUNClass`` pickles the database's keys (minutes to list on the real
+    3M-image database) to ``_cache_<letters of the path>`` in the *working directory*, and
+    reads them back from there when the file exists. The cache is built here instead, under
+    the results' cache folder, written to a temporary file and renamed: two processes
+    starting at once each see no file or a whole one, never a partial one. torchvision is
+    then constructed inside that folder, finds the file and writes nothing.
+    """
+    import pickle
+    import string
+
+    import lmdb
+
+    from wgan_repro.results import write_with
+
+    # The file name torchvision computes (torchvision/datasets/lsun.py, LSUNClass.__init__).
+    cache_file = folder / ("_cache_" + "".join(c for c in str(db) if c in string.ascii_letters))
+    if not cache_file.is_file():
+        env = lmdb.open(str(db), max_readers=1, readonly=True, lock=False, readahead=False,
+                        meminit=False)  # torchvision's flags
+        try:
+            with env.begin(write=False) as txn:
+                keys = list(txn.cursor().iternext(keys=True, values=False))
+        finally:
+            env.close()
+        write_with(cache_file, lambda tmp: tmp.write_bytes(pickle.dumps(keys, protocol=4)))
+    return folder
+
+
+def _open_lsun(db: Path, classes: str, cache_dir: Path):
+    """torchvision's LSUN over ``db`` (images as PIL, no transform), shared while alive."""
+    from torchvision import datasets
+
+    ident = _lsun_cache_ident(db)
+    held = _OPEN_LSUN.get(str(db))
+    if held is not None and held.wgan_repro_ident == ident:
+        return held
+    if held is not None:  # the database changed on disk since: close the stale handle
+        for sub in getattr(held, "dbs", []):  # torchvision's LSUNClass per class, env its LMDB
+            if getattr(sub, "env", None) is not None:
+                sub.env.close()
+    folder = _lsun_cache_folder(db, cache_dir / "lsun" / ident)
+    # torchvision reads (and, were our file not there, would write) its key cache in the
+    # working directory: run its constructor inside our cache folder, never the user's cwd.
+    with contextlib.chdir(folder):
+        stream = datasets.LSUN(str(db.parent), classes=[classes])
+    stream.wgan_repro_ident = ident
+    _OPEN_LSUN[str(db)] = stream
+    return stream
+
+
 def load_lsun(cfg, cache_dir: Path) -> Dataset:
-    """LSUN streams from its LMDB database (too large to hold in memory)."""
+    """LSUN streams from its LMDB database (too large to hold in memory) through torchvision's
+    ``LSUN``; images are resized (shorter side) to ``image_size``, center-cropped square and
+    scaled to [-1, 1], as in P2's reference code."""
     try:
         import lmdb  # noqa: F401
-    except ModuleNotFoundError as err:
+    except ImportError as err:
         raise DataError("data=lsun needs the lmdb package: pip install 'wgan-repro[lsun]'") from err
-    from torchvision import datasets, transforms
+    from torchvision import transforms
 
-    db = Path(cfg.root or "") / f"{cfg.lsun_classes}_lmdb"
-    if not cfg.root or not db.is_dir():
-        raise DataError(f"data=lsun: no LMDB database at {str(db)!r}; download LSUN "
-                        f"'{cfg.lsun_classes}' and set data.root to the folder that holds it")
-    transform = transforms.Compose([_image_transform(cfg), transforms.Lambda(to_unit_range)])
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    from wgan_repro.errors import WganReproError
+
+    folder_name = f"{cfg.lsun_classes}_lmdb"
+    if not cfg.root:
+        raise DataError(f"data=lsun needs data.root=<folder holding {folder_name}/>, LSUN's "
+                        f"'{cfg.lsun_classes}' LMDB database (data.mdb inside)")
+    # Absolute: torchvision is constructed in another working directory (see _open_lsun),
+    # and the cache is keyed by the path.
+    db = Path(os.path.abspath(os.path.expanduser(str(cfg.root)))) / folder_name
+    if not db.is_dir():
+        raise DataError(f"data=lsun: no LMDB database at {str(db)!r}; put LSUN's "
+                        f"'{cfg.lsun_classes}' database there (the {folder_name}/ folder "
+                        f"holding data.mdb) or set data.root to the folder that holds it")
+    if not (db / "data.mdb").is_file():
+        raise DataError(f"data=lsun: {str(db)!r} has no data.mdb; it is not a complete LMDB "
+                        f"database (re-download or re-extract LSUN '{cfg.lsun_classes}')")
     try:
-        # torchvision writes its key cache into the working directory: keep it with ours.
-        with contextlib.chdir(cache_dir):
-            stream = datasets.LSUN(str(cfg.root), classes=[cfg.lsun_classes], transform=transform)
-    except Exception as err:  # lmdb.Error and friends
-        raise DataError(f"data=lsun: cannot open {str(db)!r}: {err}") from err
+        stream = _open_lsun(db, cfg.lsun_classes, Path(cache_dir))
+    except WganReproError:
+        raise  # e.g. ResultsError: the cache folder is not writable
+    except Exception as err:  # lmdb.Error (corrupted, unreadable), pickle errors, OSError
+        raise DataError(f"data=lsun: cannot read the LMDB database at {str(db)!r}: "
+                        f"{_one_line(err)}") from err
+    if len(stream) == 0:
+        raise DataError(f"data=lsun: the database at {str(db)!r} is empty")
+    transform = transforms.Compose([_image_transform(cfg), transforms.Lambda(to_unit_range)])
     shape = (cfg.channels, cfg.image_size, cfg.image_size)
-    return Dataset("lsun", torch.empty(0, *shape), None, None, None, shape, stream=stream)
+    checked = CheckedImages(stream, transform, f"data=lsun ({db})", cfg.max_images,
+                            reopen=functools.partial(_open_lsun, db, cfg.lsun_classes,
+                                                     Path(cache_dir)))
+    return Dataset("lsun", torch.empty(0, *shape), None, None, None, shape, stream=checked)
 
 
 def load_dataset(cfg, cache_dir: Path | str = "results/.cache") -> Dataset:
@@ -281,6 +416,9 @@ class StreamBatches:
 
     def __init__(self, dataset, batch_size: int, seed: int, device: torch.device,
                  num_workers: int = 0) -> None:
+        if batch_size > len(dataset):
+            raise DataError(f"train.batch_size={batch_size} is larger than the training set "
+                            f"({len(dataset)} examples)")
         self.loader = torch.utils.data.DataLoader(
             dataset, batch_size=batch_size, shuffle=True, drop_last=True,
             num_workers=num_workers, generator=torch.Generator().manual_seed(seed),
@@ -291,11 +429,23 @@ class StreamBatches:
 
     def next(self) -> Tensor:
         try:
-            batch = next(self.iterator)
-        except StopIteration:
-            self.epoch += 1
-            self.iterator = iter(self.loader)
-            batch = next(self.iterator)
+            try:
+                batch = next(self.iterator)
+            except StopIteration:
+                self.epoch += 1
+                self.iterator = iter(self.loader)
+                batch = next(self.iterator)
+        except DataError as err:
+            # From a loader worker, the message is the worker's whole traceback: keep its
+            # last line, the DataError's own message.
+            lines = [line for line in str(err).splitlines() if line.strip()]
+            if len(lines) <= 1:
+                raise
+            # The re-raised exception's frames hold the loader's iterator in a reference
+            # cycle; collected later, its workers take 5 s to stop. Drop the frames now (the
+            # worker's traceback stays in the message of the cause, for --debug).
+            err.__traceback__ = None
+            raise DataError(lines[-1].split("DataError: ", 1)[-1].strip()) from err
         images = batch[0] if isinstance(batch, (list, tuple)) else batch
         return images.to(self.device, non_blocking=True)
 
