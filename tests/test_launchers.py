@@ -142,3 +142,27 @@ def test_train_seeds_are_separate_runs(monkeypatch, capsys, tmp_path):
 def test_an_unknown_launcher_is_a_usage_error(monkeypatch, capsys, tmp_path):
     code, _, err = run_main(monkeypatch, capsys, *FIG2_SMOKE, "--launcher", "mpi")
     assert code == 2 and "--launcher" in err
+
+
+@pytest.mark.parametrize("cuda,mps,name,expected", [
+    (True, True, "auto", "cuda"),
+    (False, True, "auto", "mps"),
+    (False, False, "auto", "cpu"),
+    (True, True, "cpu", "cpu"),
+    (True, False, "cuda:1", "cuda:1"),
+])
+def test_device_is_cuda_then_mps_then_cpu_unless_chosen(monkeypatch, cuda, mps, name, expected):
+    import torch
+
+    from wgan_repro.train import select_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+    assert str(select_device(name)) == expected
+
+
+def test_an_unknown_device_is_a_config_error(compose):
+    from wgan_repro.schema import validate
+
+    with pytest.raises(ConfigError, match="device must be auto, cpu, cuda"):
+        validate(compose("device=tpu"))
