@@ -263,7 +263,7 @@ def ablate(
                                         "norm and with a constant filter count.")] = False,
     mlp: Annotated[bool, typer.Option("--mlp", help="P2 Fig. 7: MLP generator, 4 hidden layers "
                                       "x 512 ReLU units.")] = False,
-    all_variants: Annotated[bool, typer.Option("--all", help="All three variants (about 45 "
+    all_variants: Annotated[bool, typer.Option("--all", help="All three variants (about 27 "
                                                "minutes at the cpu tier).")] = False,
     seeds: SeedsOpt = None,
     seed: SeedOpt = None,
@@ -371,7 +371,7 @@ def all_experiments(
     debug: DebugOpt = False,
 ) -> None:
     """Every experiment in turn: fig2, curve, ablate --all, toy, probe adam, probe noise
-    (about 70 minutes at the cpu tier on 2 cores). Then run `wgan-repro report`."""
+    (about 45 minutes at the cpu tier on 2 cores). Then run `wgan-repro report`."""
     from wgan_repro import plans
 
     seed_list = parse_int_list(seeds, "--seeds")
