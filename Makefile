@@ -29,7 +29,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check wgan_repro tests benchmarks
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/train_speed.py
+	$(BIN)/python benchmarks/run.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
