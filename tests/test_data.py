@@ -109,3 +109,36 @@ def test_lsun_without_database_says_what_to_do(compose, tmp_path):
     cfg = compose("data=lsun", f"data.root={tmp_path}")
     with pytest.raises(DataError, match="lmdb|LMDB"):
         load_dataset(cfg.data)
+
+
+def test_image_folder_is_decoded_once_and_cached_between_runs(compose, tmp_path, monkeypatch):
+    from PIL import Image
+    from torchvision import datasets
+
+    root = tmp_path / "imgs"
+    for cls in ("a", "b"):
+        (root / cls).mkdir(parents=True)
+        for i in range(4):
+            Image.new("RGB", (40, 30), (i * 50, 10, 200)).save(root / cls / f"{i}.png")
+    cfg = compose("data=image_folder", f"data.root={root}")
+    cache = tmp_path / "cache"
+    first = load_dataset(cfg.data, cache_dir=cache)
+    assert len(list((cache / "image_folder").glob("*.pt"))) == 1
+
+    def no_decoding(self, index):
+        raise AssertionError("decoded again")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(datasets.ImageFolder, "__getitem__", no_decoding)
+        again = load_dataset(cfg.data, cache_dir=cache)
+    assert torch.equal(first.train, again.train) and torch.equal(first.heldout, again.heldout)
+    # A changed file is a new cache entry; a damaged entry is rebuilt, not trusted.
+    Image.new("RGB", (40, 30), (255, 255, 255)).save(root / "a" / "0.png")
+    changed = load_dataset(cfg.data, cache_dir=cache)
+    assert len(list((cache / "image_folder").glob("*.pt"))) == 2
+    assert not torch.equal(torch.cat([first.train, first.heldout]).sort(0).values,
+                           torch.cat([changed.train, changed.heldout]).sort(0).values)
+    for entry in (cache / "image_folder").glob("*.pt"):
+        entry.write_bytes(b"not a tensor")
+    rebuilt = load_dataset(cfg.data, cache_dir=cache)
+    assert torch.equal(rebuilt.train, changed.train)

@@ -175,7 +175,10 @@ def _image_transform(cfg):
     return transforms.Compose(steps + [transforms.PILToTensor()])
 
 
-def load_image_folder(cfg) -> Dataset:
+def load_image_folder(cfg, cache_dir: Path | None = None) -> Dataset:
+    """Every image decoded once into one uint8 tensor; with ``cache_dir``, that tensor is also
+    saved there, so later runs on the same folder skip decoding (a changed, added or removed
+    file, or another size or channel count, makes a new cache entry)."""
     from torchvision import datasets
 
     root = Path(cfg.root or "")
@@ -188,14 +191,40 @@ def load_image_folder(cfg) -> Dataset:
         raise DataError(f"data=image_folder: no images under data.root={cfg.root!r} "
                         "(expected <root>/<class>/<image>.png|jpg)") from err
     n = len(folder) if cfg.max_images is None else min(len(folder), cfg.max_images)
-    try:
-        images = torch.stack([folder[i][0] for i in range(n)])
-    except OSError as err:
-        raise DataError(f"data=image_folder: unreadable image under {cfg.root!r}: {err}") from err
-    labels = torch.as_tensor(folder.targets[:n]).long()
+    cache = None if cache_dir is None else _decoded_cache_file(folder.samples[:n], cfg, cache_dir)
+    saved = None
+    if cache is not None and cache.is_file():
+        try:
+            saved = torch.load(cache, weights_only=True)
+        except Exception:  # noqa: BLE001 - a damaged cache is rebuilt, never trusted
+            saved = None
+    if saved is not None:
+        images, labels = saved["images"], saved["labels"]
+    else:
+        try:
+            images = torch.stack([folder[i][0] for i in range(n)])
+        except OSError as err:
+            raise DataError(f"data=image_folder: unreadable image under {cfg.root!r}: {err}") from err
+        labels = torch.as_tensor(folder.targets[:n]).long()
+        if cache is not None:
+            from wgan_repro.results import write_with
+
+            write_with(cache, lambda tmp: torch.save({"images": images, "labels": labels}, tmp))
     train_idx, held_idx = _split(n, cfg.heldout_fraction, cfg.split_seed)
     return Dataset("image_folder", images[train_idx].contiguous(), images[held_idx].contiguous(),
                    labels[train_idx], labels[held_idx], tuple(images.shape[1:]))
+
+
+def _decoded_cache_file(samples: list[tuple[str, int]], cfg, cache_dir: Path) -> Path:
+    """Named by every file's path, size and modification time and by the decoding settings."""
+    from wgan_repro.results import config_hash
+
+    files = []
+    for path, label in samples:
+        stat = os.stat(path)
+        files.append([os.path.abspath(path), label, stat.st_size, stat.st_mtime_ns])
+    key = config_hash({"files": files, "image_size": cfg.image_size, "channels": cfg.channels})
+    return Path(cache_dir) / "image_folder" / f"{key}.pt"
 
 
 def _one_line(err: BaseException) -> str:
@@ -352,7 +381,9 @@ def load_lsun(cfg, cache_dir: Path) -> Dataset:
     return Dataset("lsun", torch.empty(0, *shape), None, None, None, shape, stream=checked)
 
 
-def load_dataset(cfg, cache_dir: Path | str = "results/.cache") -> Dataset:
+def load_dataset(cfg, cache_dir: Path | str | None = None) -> Dataset:
+    """``cache_dir`` (runs pass <results>/.cache) keeps decoded image folders and LSUN's key
+    lists between runs; without it image folders are decoded every time."""
     if cfg.name == "digits":
         ds = load_digits(cfg)
     elif cfg.name in ("ring8", "grid25"):
@@ -360,9 +391,9 @@ def load_dataset(cfg, cache_dir: Path | str = "results/.cache") -> Dataset:
     elif cfg.name in ("mnist", "cifar10"):
         ds = load_torchvision(cfg)
     elif cfg.name == "image_folder":
-        ds = load_image_folder(cfg)
+        ds = load_image_folder(cfg, None if cache_dir is None else Path(cache_dir))
     elif cfg.name == "lsun":
-        return load_lsun(cfg, Path(cache_dir))
+        return load_lsun(cfg, Path("results/.cache" if cache_dir is None else cache_dir))
     else:
         raise DataError(f"unknown dataset {cfg.name!r}")
     ds = _cap(ds, cfg.max_images)
