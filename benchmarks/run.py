@@ -93,19 +93,10 @@ def image_folder(root: Path, n: int = 640) -> Path:
 def wgan_loop(size: int, device: str, results: str, data: list[str], name: str) -> dict:
     loop, bare = [], []
     for _ in range(REPEATS):  # interleaved, so drifts in machine load hit both
-        cfg = _wgan_cfg(size, device, results, data)
+        cfg = train_speed.compose(size, WGAN_ITERS[size], results, device, tuple(data))
         bare.append(train_speed.bare_seconds_per_iter(cfg))
         loop.append(train_speed.loop_seconds_per_iter(cfg))
     return row(name, size, select_device(device).type, min(loop), min(bare))
-
-
-def _wgan_cfg(size: int, device: str, results: str, data: list[str]):
-    iters = WGAN_ITERS[size]
-    return hydra_runner.compose([
-        *train_speed.SETTINGS[size]["overrides"], *data, "objective.warmup=false",
-        f"train.iterations={iters}", f"train.sample_every={10 * iters}",
-        f"train.checkpoint_every={10 * iters}", "progress=none", f"results_dir={results}",
-        f"device={device}", f"run_name=bench-{time.monotonic_ns()}"])
 
 
 def fig2_loop(size: int, device_name: str, results: str) -> dict:

@@ -33,9 +33,10 @@ SETTINGS = {
 }
 
 
-def compose(size: int, iters: int, results: str, device: str):
+def compose(size: int, iters: int, results: str, device: str, extra: tuple[str, ...] = ()):
+    """The benchmark's config; ``extra`` overrides e.g. the dataset."""
     return hydra_runner.compose([
-        *SETTINGS[size]["overrides"], "objective.warmup=false", f"train.iterations={iters}",
+        *SETTINGS[size]["overrides"], *extra, "objective.warmup=false", f"train.iterations={iters}",
         f"train.sample_every={10 * iters}", f"train.checkpoint_every={10 * iters}",
         "progress=none", f"results_dir={results}", f"device={device}",
         f"run_name=bench-{time.monotonic_ns()}",

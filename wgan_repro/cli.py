@@ -157,13 +157,9 @@ def train(
 
     seed_list = seeds_from(seeds, seed)
     user = build_overrides(overrides, results, scale, None)
-    if seed_list is not None and _has(user, "seed"):
+    if seed_list is not None and plans.has_key(user, "seed"):
         raise typer.BadParameter("give seed once: as --seed/--seeds or as seed=..., not both")
     _execute(plans.planner_train(seed_list), user, launcher, show_config)
-
-
-def _has(overrides: list[str], key: str) -> bool:
-    return any(o.lstrip("+~").split("=", 1)[0] == key for o in overrides)
 
 
 def parse_int_list(text: str | None, option: str) -> list[int] | None:

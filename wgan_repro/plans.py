@@ -179,7 +179,8 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-def _has_key(overrides: list[str], key: str) -> bool:
+def has_key(overrides: list[str], key: str) -> bool:
+    """Whether ``overrides`` set ``key`` (with or without Hydra's +/~ prefixes)."""
     return any(o.lstrip("+~").split("=", 1)[0] == key for o in overrides)
 
 
@@ -192,7 +193,7 @@ def launcher_settings(launcher: str, n_jobs: int, launch_overrides: list[str],
     launch, job = [], []
     if launcher == "joblib":
         parallel = min(n_jobs, cores)
-        if not _has_key(launch_overrides, "hydra.launcher.n_jobs"):
+        if not has_key(launch_overrides, "hydra.launcher.n_jobs"):
             launch.append(f"hydra.launcher.n_jobs={parallel}")
         job.append(f"threads={max(1, cores // parallel)}")
         # joblib workers crash with DataLoader worker processes (hydra #964): in-process loading
@@ -200,14 +201,14 @@ def launcher_settings(launcher: str, n_jobs: int, launch_overrides: list[str],
     elif launcher == "submitit_local":
         # submitit's local executor starts every job at once
         job.append(f"threads={max(1, cores // n_jobs)}")
-        if not _has_key(launch_overrides, "hydra.launcher.timeout_min"):
+        if not has_key(launch_overrides, "hydra.launcher.timeout_min"):
             launch.append("hydra.launcher.timeout_min=10080")  # a week: local jobs end by themselves
     elif launcher == "submitit_slurm":
         cpus = [o.split("=", 1)[1] for o in launch_overrides
                 if o.startswith("hydra.launcher.cpus_per_task=")]
         if cpus:  # torch would otherwise count the node's cores, not the allocation's
             job.append(f"threads={cpus[-1]}")
-    job = [o for o in job if not _has_key(job_overrides, o.split("=", 1)[0])]
+    job = [o for o in job if not has_key(job_overrides, o.split("=", 1)[0])]
     return launch, job
 
 
@@ -236,7 +237,7 @@ def execute(planner: Callable[[list[str]], Plan], user: list[str], launcher: str
     launch_user = [o for o in user if hydra_runner.is_hydra_override(o)]
     job_user = [o for o in user if not hydra_runner.is_hydra_override(o)]
     points = hydra_runner.expand_sweeps(job_user)
-    if len(points) > 1 and any(_has_key([o], "seed") for o in job_user if "," in o):
+    if len(points) > 1 and any(has_key([o], "seed") for o in job_user if "," in o):
         raise ConfigError("sweep seeds with --seeds A,B,..., not seed=A,B")
     first = planner(points[0])
     root = Path(first.cfg.results_dir)
@@ -247,7 +248,7 @@ def execute(planner: Callable[[list[str]], Plan], user: list[str], launcher: str
         plans = []
         for point in points:
             label = _label(point, fixed)
-            kept = [o for o in point if not _has_key([o], "results_dir")]
+            kept = [o for o in point if not has_key([o], "results_dir")]
             # quoted: the label holds '=' and ',', which Hydra's grammar would parse
             plans.append((label, planner([*kept, f"results_dir='{root / 'sweeps' / label}'"])))
     n_jobs = sum(len(plan.jobs) for _, plan in plans)
