@@ -1,40 +1,71 @@
-"""kill -9 in the middle of a run, rerun the same command: the same numbers as an
-uninterrupted run (only the wall-clock column differs)."""
+"""Interrupt a run in the middle (kill -9 or Ctrl-C), rerun the same command: the same
+numbers as an uninterrupted run (only the wall-clock column differs)."""
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
 import time
 
 import pandas as pd
+import pytest
+
+NUMBERS = ["gen_iter", "critic_iters", "critic_loss", "generator_loss", "wasserstein_estimate"]
+ARGS = ["train", "--scale", "smoke", "train.iterations=120", "train.checkpoint_every=20",
+        "train.sample_every=100", "progress=none"]
 
 
 def _command(results, name):
-    return [sys.executable, "-m", "wgan_repro", "train", "--scale", "smoke", "--results",
-            str(results), f"run_name={name}", "train.iterations=200", "train.checkpoint_every=25",
-            "train.sample_every=100", "progress=none"]
+    return [sys.executable, "-m", "wgan_repro", *ARGS, "--results", str(results),
+            f"run_name={name}"]
 
 
-def test_kill_9_then_rerun_equals_uninterrupted(tmp_path):
-    subprocess.run(_command(tmp_path, "whole"), check=True, capture_output=True, timeout=300)
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    results = tmp_path_factory.mktemp("whole")
+    subprocess.run(_command(results, "whole"), check=True, capture_output=True, timeout=300)
+    return pd.read_csv(results / "train" / "whole" / "metrics.csv")[NUMBERS]
 
-    metrics = tmp_path / "train" / "cut" / "metrics.csv"
-    proc = subprocess.Popen(_command(tmp_path, "cut"), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+
+def _interrupt_mid_way(results, sig):
+    """Start the run, send ``sig`` once its second checkpoint (40 rows) is on disk."""
+    metrics = results / "train" / "cut" / "metrics.csv"
+    # Ctrl-C as in a terminal: a child of a shell without job control inherits SIGINT
+    # ignored (and Python then leaves it ignored), so restore the default before exec.
+    proc = subprocess.Popen(_command(results, "cut"), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:  # wait for the second checkpoint (50 rows)
-        if metrics.exists() and len(pd.read_csv(metrics)) >= 50:
+    while time.monotonic() < deadline:
+        if metrics.exists() and len(pd.read_csv(metrics)) >= 40:
             break
         time.sleep(0.05)
-    assert proc.poll() is None, "the run finished before it could be killed"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    rows_at_kill = len(pd.read_csv(metrics))  # a complete CSV, never a truncated one
-    assert 50 <= rows_at_kill < 200
+    assert proc.poll() is None, "the run finished before it could be interrupted"
+    os.kill(proc.pid, sig)
+    _, err = proc.communicate(timeout=60)
+    rows_at_interrupt = len(pd.read_csv(metrics))  # a complete CSV, never a truncated one
+    assert 40 <= rows_at_interrupt < 120
+    return proc.returncode, err
 
-    subprocess.run(_command(tmp_path, "cut"), check=True, capture_output=True, timeout=300)
-    numbers = ["gen_iter", "critic_iters", "critic_loss", "generator_loss", "wasserstein_estimate"]
-    whole = pd.read_csv(tmp_path / "train" / "whole" / "metrics.csv")[numbers]
-    cut = pd.read_csv(metrics)[numbers]
-    pd.testing.assert_frame_equal(whole, cut)
+
+def _rerun_and_compare(results, uninterrupted):
+    subprocess.run(_command(results, "cut"), check=True, capture_output=True, timeout=300)
+    resumed = pd.read_csv(results / "train" / "cut" / "metrics.csv")[NUMBERS]
+    pd.testing.assert_frame_equal(uninterrupted, resumed)
+
+
+def test_kill_9_then_rerun_equals_uninterrupted(tmp_path, uninterrupted):
+    code, _ = _interrupt_mid_way(tmp_path, signal.SIGKILL)
+    assert code == -signal.SIGKILL
+    _rerun_and_compare(tmp_path, uninterrupted)
+
+
+def test_ctrl_c_says_how_to_resume_exits_130_and_resumes_exactly(tmp_path, uninterrupted):
+    code, err = _interrupt_mid_way(tmp_path, signal.SIGINT)
+    assert code == 130
+    (line,) = err.strip().splitlines()  # one line, no traceback
+    rerun = shlex.join(["wgan-repro", *ARGS, "--results", str(tmp_path), "run_name=cut"])
+    assert line == ("interrupted: finished work and checkpoints are kept; to resume, rerun: "
+                    + rerun)
+    _rerun_and_compare(tmp_path, uninterrupted)

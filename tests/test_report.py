@@ -279,6 +279,14 @@ def test_report_after_all_at_smoke_scale(monkeypatch, capsys, tmp_path):
     from test_cli import run_main
 
     results = tmp_path / "results"
+    # Every file a reader may open must arrive by rename from a temporary file (atomic).
+    renamed, real_replace = set(), os.replace
+
+    def replace_and_record(src, dst, *args, **kwargs):
+        renamed.add(Path(dst).resolve())
+        return real_replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", replace_and_record)
     code, out, err = run_main(monkeypatch, capsys, "all", "--scale", "smoke", "--results",
                               str(results))
     assert code == 0, err
@@ -300,3 +308,8 @@ def test_report_after_all_at_smoke_scale(monkeypatch, capsys, tmp_path):
     assert len(timings) == 6 and (timings["wall_s"] > 0).all() and (timings["tier"] == "smoke").all()
     for experiment in ("fig2", "curve", "ablate", "toy"):
         assert (results / experiment / "config.yaml").is_file()
+    written = [p for p in results.rglob("*") if p.is_file() and ".hydra" not in p.parts
+               and not p.name.endswith(".lock")]  # lock files hold no data
+    assert len(written) > 100
+    assert [p for p in written if p.resolve() not in renamed] == []
+    assert list(results.rglob("*.tmp")) == []  # no temporary file left behind

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import pickle
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -35,15 +35,26 @@ def config_differences(saved: dict, current: dict) -> list[str]:
     return sorted(k for k in a.keys() | b.keys() if a.get(k, "<absent>") != b.get(k, "<absent>"))
 
 
+def _first_sentence(text: str, limit: int = 100) -> str:
+    sentence = text.strip().splitlines()[0].split(". ")[0] if text.strip() else ""
+    return sentence if len(sentence) <= limit else sentence[:limit].rsplit(" ", 1)[0] + " ..."
+
+
 def load_checkpoint(path: Path, config: dict, map_location: str | torch.device = "cpu") -> dict:
     """Load a checkpoint of ours made with ``config``; refuse anything else with one line."""
+    # torch.save writes a zip archive; anything else (text, zeros, a truncated file, whose
+    # central directory is gone) is refused before torch's loader sees it.
+    if not zipfile.is_zipfile(path):
+        raise CheckpointError(f"checkpoint {path} is corrupted or not a checkpoint (not a torch "
+                              "zip archive); delete it to start over")
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError,
-            OSError) as err:
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CheckpointError(f"checkpoint {path} is corrupted or not a torch file "
-                              f"({reason[:120]}); delete it to start over") from err
+        with warnings.catch_warnings():  # torch warns about odd pickles: the error says it all
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any failure to read it means it is damaged
+        reason = _first_sentence(str(err)) or type(err).__name__
+        raise CheckpointError(f"checkpoint {path} is corrupted or not a checkpoint ({reason}); "
+                              "delete it to start over") from err
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"checkpoint {path} was not written by wgan-repro; refusing to load it")
     if state.get("version") != VERSION:

@@ -6,6 +6,7 @@ wgan_repro.hydra_runner; no torch import happens before a verb runs (fast --help
 
 from __future__ import annotations
 
+import shlex
 import sys
 from enum import Enum, StrEnum
 from pathlib import Path
@@ -459,16 +460,25 @@ def main() -> None:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(err.exit_code)
     except (KeyboardInterrupt, typer.Abort):
-        print("interrupted: rerun the same command to resume from the last checkpoint",
-              file=sys.stderr)
-        sys.exit(130)
+        code = 130
     except Exception as err:  # noqa: BLE001 - last resort: still one line
         if _debug:
             raise
         print(f"error: unexpected {type(err).__name__}: {err} (rerun with --debug for the "
               "traceback)", file=sys.stderr)
         sys.exit(1)
+    if code == 130:  # typer >= 0.2x turns Ctrl-C into a silent exit 130 itself
+        _interrupted()
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _interrupted() -> None:
+    """Ctrl-C: say how to resume, exit 130. Each run's work up to its last checkpoint is on
+    disk (written atomically), and the same command finds it and resumes."""
+    command = shlex.join(["wgan-repro", *sys.argv[1:]])
+    print(f"interrupted: finished work and checkpoints are kept; to resume, rerun: {command}",
+          file=sys.stderr)
+    sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -192,6 +192,19 @@ def load_image_folder(cfg, cache_dir: Path | None = None) -> Dataset:
                         "(expected <root>/<class>/<image>.png|jpg)") from err
     n = len(folder) if cfg.max_images is None else min(len(folder), cfg.max_images)
     cache = None if cache_dir is None else _decoded_cache_file(folder.samples[:n], cfg, cache_dir)
+    from wgan_repro.results import locked
+
+    # Parallel jobs on one folder: the first decodes, the others wait and read its cache.
+    with (contextlib.nullcontext() if cache is None
+          else locked(cache.with_name(f".{cache.name}.lock"), f"image cache {cache}")):
+        images, labels = _decode_folder(folder, n, cfg, cache)
+    train_idx, held_idx = _split(n, cfg.heldout_fraction, cfg.split_seed)
+    return Dataset("image_folder", images[train_idx].contiguous(), images[held_idx].contiguous(),
+                   labels[train_idx], labels[held_idx], tuple(images.shape[1:]))
+
+
+def _decode_folder(folder, n: int, cfg, cache: Path | None):
+    """The first ``n`` images of ``folder`` as one tensor: from ``cache`` when it holds them."""
     saved = None
     if cache is not None and cache.is_file():
         try:
@@ -210,9 +223,7 @@ def load_image_folder(cfg, cache_dir: Path | None = None) -> Dataset:
             from wgan_repro.results import write_with
 
             write_with(cache, lambda tmp: torch.save({"images": images, "labels": labels}, tmp))
-    train_idx, held_idx = _split(n, cfg.heldout_fraction, cfg.split_seed)
-    return Dataset("image_folder", images[train_idx].contiguous(), images[held_idx].contiguous(),
-                   labels[train_idx], labels[held_idx], tuple(images.shape[1:]))
+    return images, labels
 
 
 def _decoded_cache_file(samples: list[tuple[str, int]], cfg, cache_dir: Path) -> Path:

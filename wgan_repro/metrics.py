@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from wgan_repro.results import config_hash, write_with
+from wgan_repro.results import config_hash, locked, write_with
 
 
 # ---- distances between sample sets ---------------------------------------------------------------
@@ -144,37 +144,39 @@ def load_or_train_classifier(dataset, data_cfg, cache_dir: Path) -> DigitsClassi
     key = {k: v for k, v in OmegaConf.to_container(data_cfg, resolve=True).items()
            if k not in ("root", "download", "num_workers")}
     path = Path(cache_dir) / f"classifier-{data_cfg.name}-{config_hash({**key, **CLASSIFIER_RECIPE})}.pt"
-    channels, size = dataset.sample_shape[0], dataset.sample_shape[-1]
-    n_classes = int(dataset.train_labels.max()) + 1
-    model = SmallCNN(channels, size, n_classes, CLASSIFIER_RECIPE["width"],
-                     CLASSIFIER_RECIPE["feature_dim"])
-    if path.exists():
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        model.load_state_dict(state["model"])
-        return DigitsClassifier(model, float(state["heldout_accuracy"]), n_classes, path)
+    # Parallel jobs need the same classifier: the first trains it, the others wait and read it.
+    with locked(path.with_name(f".{path.name}.lock"), f"classifier cache {path}"):
+        channels, size = dataset.sample_shape[0], dataset.sample_shape[-1]
+        n_classes = int(dataset.train_labels.max()) + 1
+        model = SmallCNN(channels, size, n_classes, CLASSIFIER_RECIPE["width"],
+                         CLASSIFIER_RECIPE["feature_dim"])
+        if path.exists():
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            model.load_state_dict(state["model"])
+            return DigitsClassifier(model, float(state["heldout_accuracy"]), n_classes, path)
 
-    from wgan_repro.data import to_unit_range
+        from wgan_repro.data import to_unit_range
 
-    generator = torch.Generator().manual_seed(CLASSIFIER_RECIPE["seed"])
-    torch.manual_seed(CLASSIFIER_RECIPE["seed"])
-    model = SmallCNN(channels, size, n_classes, CLASSIFIER_RECIPE["width"],
-                     CLASSIFIER_RECIPE["feature_dim"])
-    optimizer = torch.optim.Adam(model.parameters(), lr=CLASSIFIER_RECIPE["lr"])
-    images, labels = to_unit_range(dataset.train), dataset.train_labels
-    bs = CLASSIFIER_RECIPE["batch_size"]
-    model.train()
-    for _ in range(CLASSIFIER_RECIPE["epochs"]):
-        order = torch.randperm(len(images), generator=generator)
-        for i in range(0, len(images) - bs + 1, bs):
-            idx = order[i:i + bs]
-            loss = nn.functional.cross_entropy(model(images[idx]), labels[idx])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-    classifier = DigitsClassifier(model, 0.0, n_classes, path)
-    held = to_unit_range(dataset.heldout)
-    classifier.heldout_accuracy = float(
-        (classifier.predict(held) == dataset.heldout_labels).double().mean())
-    write_with(path, lambda tmp: torch.save(
-        {"model": model.state_dict(), "heldout_accuracy": classifier.heldout_accuracy}, tmp))
-    return classifier
+        generator = torch.Generator().manual_seed(CLASSIFIER_RECIPE["seed"])
+        torch.manual_seed(CLASSIFIER_RECIPE["seed"])
+        model = SmallCNN(channels, size, n_classes, CLASSIFIER_RECIPE["width"],
+                         CLASSIFIER_RECIPE["feature_dim"])
+        optimizer = torch.optim.Adam(model.parameters(), lr=CLASSIFIER_RECIPE["lr"])
+        images, labels = to_unit_range(dataset.train), dataset.train_labels
+        bs = CLASSIFIER_RECIPE["batch_size"]
+        model.train()
+        for _ in range(CLASSIFIER_RECIPE["epochs"]):
+            order = torch.randperm(len(images), generator=generator)
+            for i in range(0, len(images) - bs + 1, bs):
+                idx = order[i:i + bs]
+                loss = nn.functional.cross_entropy(model(images[idx]), labels[idx])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+        classifier = DigitsClassifier(model, 0.0, n_classes, path)
+        held = to_unit_range(dataset.heldout)
+        classifier.heldout_accuracy = float(
+            (classifier.predict(held) == dataset.heldout_labels).double().mean())
+        write_with(path, lambda tmp: torch.save(
+            {"model": model.state_dict(), "heldout_accuracy": classifier.heldout_accuracy}, tmp))
+        return classifier

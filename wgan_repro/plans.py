@@ -9,6 +9,7 @@ builds the user's overrides from its options and calls ``execute``; tests call p
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import sys
@@ -74,7 +75,9 @@ def plan_fig2(user: list[str]) -> Plan:
     def aggregate(runs: list[dict]) -> dict:
         source = (f"fig2/grad_norms.csv (tier {cfg.tier}, seeds {_seeds_text(cfg.fig2.seeds)}, "
                   f"{cfg.fig2.d_iters} D iterations)")
-        return fig2.aggregate(results, [f for run in runs for f in run["files"]], source)
+        diverged = {run["seed"]: run["diverged_at"] for run in runs if run.get("diverged_at")}
+        return fig2.aggregate(results, [f for run in runs for f in run["files"]], source,
+                              diverged)
 
     jobs = [[*base, f"seed={s}"] for s in cfg.fig2.seeds]
     return Plan("fig2", cfg, jobs, fig2.run_fig2, aggregate, list(cfg.fig2.seeds),
@@ -262,7 +265,7 @@ def execute(planner: Callable[[list[str]], Plan], user: list[str], launcher: str
         echo(f"# {n_jobs} job{'s' if n_jobs != 1 else ''} with the {launcher} launcher; "
              "nothing was run (--show-config)")
         return [Outcome(label, plan, None) for label, plan in plans]
-    from wgan_repro.results import check_writable
+    from wgan_repro.results import check_writable, experiment_lock
 
     check_writable(root)  # before the launcher makes its sweep folder there
     launch_extra, job_extra = launcher_settings(launcher, n_jobs, launch_user, job_user)
@@ -276,10 +279,15 @@ def execute(planner: Callable[[list[str]], Plan], user: list[str], launcher: str
     for label, plan in plans:
         runs = returns[offset:offset + len(plan.jobs)]
         offset += len(plan.jobs)
-        summary = plan.aggregate(runs)
-        if plan.config_path is not None:
-            record(plan, launcher, len(plan.jobs), time.perf_counter() - started,
-                   command or f"wgan-repro {' '.join(sys.argv[1:])}")
+        # Figures, CSVs, summary and config of one experiment are written as one set: two
+        # processes aggregating into the same folder take turns. (train has no such set:
+        # its runs lock their own folders.)
+        with (experiment_lock(Path(plan.cfg.results_dir), plan.experiment)
+              if plan.config_path is not None else contextlib.nullcontext()):
+            summary = plan.aggregate(runs)
+            if plan.config_path is not None:
+                record(plan, launcher, len(plan.jobs), time.perf_counter() - started,
+                       command or f"wgan-repro {' '.join(sys.argv[1:])}")
         outcomes.append(Outcome(label, plan, summary))
     return outcomes
 

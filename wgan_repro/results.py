@@ -1,7 +1,10 @@
-"""Declared CSV columns, atomic writes, and run folders.
+"""Declared CSV columns, atomic writes, locks, and run folders.
 
 Every file a reader may open is written to a temporary file in the same folder and then
-renamed over the target, so a crash never leaves a truncated file behind.
+renamed over the target, so a crash never leaves a truncated file behind. Whatever two
+wgan-repro processes may write at once (a run folder, a cache entry, an experiment's
+aggregated figures, claims.csv) is guarded by a lock file, so concurrent runs on one results
+folder wait for each other instead of interleaving.
 """
 
 from __future__ import annotations
@@ -10,8 +13,10 @@ import errno
 import hashlib
 import json
 import os
+import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +158,12 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> None:
     try:
         write(Path(tmp))
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are for others to read
+        # Data on disk before the rename, so a power cut cannot leave an empty file either.
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except OSError as err:
         Path(tmp).unlink(missing_ok=True)
@@ -162,6 +173,56 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def remove_stale_temporaries(folder: Path) -> int:
+    """Delete the temporary files a killed writer left in ``folder`` (call it holding the
+    folder's lock: nobody else writes there then). Returns how many were removed."""
+    stale = list(Path(folder).rglob(".*.tmp")) if Path(folder).is_dir() else []
+    for tmp in stale:
+        tmp.unlink(missing_ok=True)
+    return len(stale)
+
+
+@contextmanager
+def locked(lock_path: Path, what: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_path`` for the block.
+
+    Another wgan-repro process that wants the same lock says once that it waits, then waits:
+    it goes on when the first is done, and then reuses what the first finished. The lock is
+    the operating system's (flock), so a process that dies, even by kill -9, releases it;
+    a lock file left behind means nothing.
+    """
+    from filelock import FileLock, Timeout
+
+    lock_path = Path(lock_path)
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ResultsError(f"cannot create {lock_path.parent}: {err.strerror or err}") from err
+    # One object per path in this process: a nested request for a lock we hold re-enters it
+    # instead of waiting on ourselves.
+    lock = FileLock(lock_path, is_singleton=True)
+    try:
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            print(f"waiting: {what} is in use by another wgan-repro process; going on when it "
+                  "is done", file=sys.stderr, flush=True)
+            lock.acquire()
+    except PermissionError as err:
+        raise ResultsError(f"cannot lock {lock_path}: permission denied") from err
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def experiment_lock(results_dir: Path, experiment: str):
+    """The lock of one experiment's aggregated outputs (CSVs, figures, summary, config)."""
+    folder = EXPERIMENT_DIRS.get(experiment, experiment)
+    return locked(Path(results_dir) / folder / f".{experiment}.lock",
+                  f"{Path(results_dir) / folder} ({experiment})")
 
 
 def write_text(path: Path, text: str) -> None:
@@ -229,11 +290,12 @@ def update_claims(results_dir: Path, experiment: str, claims: Sequence[dict]) ->
     for row in rows:
         if row["verdict"] not in VERDICTS:
             raise ValueError(f"verdict must be one of {VERDICTS}, got {row['verdict']!r}")
-    kept = []
-    if path.exists():
-        old = pd.read_csv(path, keep_default_na=False)
-        kept = old[old["experiment"] != experiment].to_dict("records")
-    write_csv(path, kept + rows, CLAIMS_COLUMNS)
+    with locked(path.with_name(".claims.csv.lock"), str(path)):  # read-modify-write
+        kept = []
+        if path.exists():
+            old = pd.read_csv(path, keep_default_na=False)
+            kept = old[old["experiment"] != experiment].to_dict("records")
+        write_csv(path, kept + rows, CLAIMS_COLUMNS)
     return path
 
 
@@ -242,9 +304,10 @@ def update_timings(results_dir: Path, row: dict) -> Path:
     import pandas as pd
 
     path = Path(results_dir) / "timings.csv"
-    kept = []
-    if path.exists():
-        old = pd.read_csv(path, keep_default_na=False, dtype=str)
-        kept = old[old["experiment"] != row["experiment"]].to_dict("records")
-    write_csv(path, [*kept, row], TIMINGS_COLUMNS)
+    with locked(path.with_name(".timings.csv.lock"), str(path)):  # read-modify-write
+        kept = []
+        if path.exists():
+            old = pd.read_csv(path, keep_default_na=False, dtype=str)
+            kept = old[old["experiment"] != row["experiment"]].to_dict("records")
+        write_csv(path, [*kept, row], TIMINGS_COLUMNS)
     return path

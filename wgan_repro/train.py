@@ -40,6 +40,8 @@ from wgan_repro.results import (
     TRAIN_METRICS_COLUMNS,
     check_writable,
     config_hash,
+    locked,
+    remove_stale_temporaries,
     write_csv,
     write_json,
     write_text,
@@ -199,10 +201,20 @@ def train(cfg: DictConfig, run_dir: Path | None = None,
 
     ``critic_step_probe``, if given, sees every critic update of this call (a resumed run
     only the updates after its checkpoint); it must not change the critic.
+
+    Two processes asking for the same run folder at once do not both train it: the second
+    waits for the first (a lock on the folder), then reuses or resumes what it left.
     """
     validate(cfg)
     check_writable(Path(cfg.results_dir))
     run_dir = Path(run_dir) if run_dir is not None else run_dir_for(cfg)
+    with locked(run_dir / ".lock", f"run folder {run_dir}"):
+        remove_stale_temporaries(run_dir)  # what a killed writer left; nobody else writes here
+        return _train_in(run_dir, cfg, evaluate, critic_step_probe)
+
+
+def _train_in(run_dir: Path, cfg: DictConfig, evaluate, critic_step_probe) -> dict[str, Any]:
+    """The body of ``train``, run holding the run folder's lock."""
     config = semantic_config(cfg)
     digest = config_hash(config)
     ckpt_path = run_dir / "checkpoints" / "last.pt"

@@ -56,6 +56,7 @@ def run_curve(cfg: DictConfig) -> dict[str, Any]:
     return {"run": cfg.curve.run, "seed": cfg.seed, "run_dir": summary["run_dir"],
             "objective": cfg.objective.name, "generator": cfg.generator.arch,
             "critic": cfg.critic.arch, "status": summary["status"],
+            "diverged_at": summary["diverged_at"],
             "classifier_accuracy": classifier.heldout_accuracy}
 
 
@@ -85,6 +86,15 @@ def aggregate(results_dir: Path, runs: list[dict[str, Any]], source: str) -> dic
     curve = read_csv(out / "curve.csv", CURVE_COLUMNS)
     quality = read_csv(out / "quality.csv", QUALITY_COLUMNS)
     summary = summarize(curve, quality)
+    # A run that hit NaN/Inf ends there (its last row holds the NaN): recorded, and it makes
+    # the claims it takes part in inconclusive rather than stopping the experiment.
+    for r in runs:
+        entry = summary["runs"].setdefault(f"{r['run']}/s{r['seed']}", {})
+        entry["status"], entry["diverged_at"] = r["status"], r.get("diverged_at")
+    diverged = [f"{r['run']}/s{r['seed']} at generator iteration {r['diverged_at']}"
+                for r in runs if r.get("diverged_at")]
+    if diverged:
+        source += "; diverged: " + ", ".join(diverged)
     summary["classifier_heldout_accuracy"] = runs[0]["classifier_accuracy"] if runs else None
     summary["claims"] = claims_from_summary(summary, source)
     write_json(out / "summary.json", summary)

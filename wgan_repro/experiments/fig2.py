@@ -43,7 +43,9 @@ from wgan_repro.objectives import (
 from wgan_repro.results import (
     FIG2_COLUMNS,
     config_hash,
+    locked,
     read_csv,
+    remove_stale_temporaries,
     update_claims,
     write_csv,
     write_json,
@@ -59,7 +61,7 @@ EDGE_FRACTION = 0.05  # "first and last 5% of D iterations" (issue #3's claim de
 def validate_fig2(cfg: DictConfig) -> None:
     epochs = list(cfg.fig2.epochs)
     if not epochs or any(e < 1 for e in epochs):
-        raise ConfigError(f"fig2.epochs must be epochs >= 1, got {epochs}")
+        raise ConfigError(f"fig2.epochs must all be >= 1, got {epochs}")
     if any(b <= a for a, b in zip(epochs, epochs[1:])):
         raise ConfigError(f"fig2.epochs must be strictly increasing, got {epochs}")
     if cfg.fig2.d_iters < 1 or cfg.fig2.measure_every < 1:
@@ -160,10 +162,10 @@ def run_fig2(cfg: DictConfig) -> dict[str, Any]:
                           f"set ({data.n_train} examples): no full batch per epoch")
     snap_cfg = snapshot_run_config(cfg, batches_per_epoch)
     dcgan = train(snap_cfg)
-    if dcgan["diverged"]:
-        raise ConfigError(f"the DCGAN behind the snapshots diverged at iteration "
-                          f"{dcgan['diverged_at']}; try another seed or optim.lr")
     dcgan_dir = Path(dcgan["run_dir"])
+    if dcgan["diverged"]:  # a result: this seed has no snapshots, the other seeds go on
+        return {"seed": cfg.seed, "files": [], "dcgan_run": str(dcgan_dir),
+                "diverged_at": dcgan["diverged_at"], "seconds": time.perf_counter() - started}
 
     # Each (snapshot, seed) discriminator run is cached by everything it depends on.
     identity = {"dcgan": semantic_config(snap_cfg), "fig2": {
@@ -174,6 +176,18 @@ def run_fig2(cfg: DictConfig) -> dict[str, Any]:
     seed_dir = Path(cfg.results_dir) / "fig2" / "runs" / f"s{cfg.seed}-{config_hash(identity)}"
     generator = build_generator(cfg.generator, data.sample_shape).to(device)
     timings = {"dcgan_seconds": time.perf_counter() - started}
+    # fig2 and probe noise share these runs: a second process waits, then reuses them.
+    with locked(seed_dir / ".lock", f"fig2 runs {seed_dir}"):
+        remove_stale_temporaries(seed_dir)
+        files = _discriminator_runs(cfg, data, generator, dcgan_dir, batches_per_epoch, seed_dir,
+                                    device, timings)
+    return {"seed": cfg.seed, "files": files, "dcgan_run": str(dcgan_dir),
+            "seconds": time.perf_counter() - started, **timings}
+
+
+def _discriminator_runs(cfg, data, generator, dcgan_dir, batches_per_epoch, seed_dir, device,
+                        timings) -> list[str]:
+    """One discriminator from scratch per requested snapshot, each CSV reused when present."""
     files = []
     for epoch in cfg.fig2.epochs:
         out = seed_dir / f"epoch_{epoch:03d}.csv"
@@ -190,8 +204,7 @@ def run_fig2(cfg: DictConfig) -> dict[str, Any]:
         timings[f"epoch_{epoch}_seconds"] = time.perf_counter() - t0
         write_csv(out, [dict(zip(FIG2_COLUMNS, r)) for r in rows], FIG2_COLUMNS)
     write_text(seed_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
-    return {"seed": cfg.seed, "files": files, "dcgan_run": str(dcgan_dir),
-            "seconds": time.perf_counter() - started, **timings}
+    return files
 
 
 def _progress_printer(cfg, epoch):
@@ -209,22 +222,36 @@ def _progress_printer(cfg, epoch):
 
 
 # ---- all seeds: the figure data, the summary, the claims ----------------------------------------
-def aggregate(results_dir: Path, files: list[str], source: str) -> dict[str, Any]:
-    """Concatenate every seed's CSVs, summarise per epoch, compute the claims, plot."""
+def aggregate(results_dir: Path, files: list[str], source: str,
+              diverged: dict[int, int] | None = None) -> dict[str, Any]:
+    """Concatenate every seed's CSVs, summarise per epoch, compute the claims, plot.
+
+    ``diverged`` maps the seeds whose DCGAN hit NaN/Inf to that generator iteration: they
+    have no snapshots, are left out and said so in summary.json and in the claims' source.
+    """
     import pandas as pd
 
     from wgan_repro import plots
 
-    frame = pd.concat([read_csv(Path(f), FIG2_COLUMNS) for f in files], ignore_index=True)
-    frame = frame.sort_values(["epoch", "seed", "d_iter"]).reset_index(drop=True)
+    diverged = dict(sorted((diverged or {}).items()))
+    if diverged:
+        source += "; left out, DCGAN diverged: " + ", ".join(
+            f"seed {s} at generator iteration {i}" for s, i in diverged.items())
     out_dir = Path(results_dir) / "fig2"
+    frames = [read_csv(Path(f), FIG2_COLUMNS) for f in files]
+    frame = (pd.concat(frames, ignore_index=True) if frames
+             else pd.DataFrame(columns=list(FIG2_COLUMNS)))
+    frame = frame.sort_values(["epoch", "seed", "d_iter"]).reset_index(drop=True)
     write_csv(out_dir / "grad_norms.csv", frame.to_dict("records"), FIG2_COLUMNS)
     summary = summarize(frame)
-    claims = claims_from_summary(summary, source)
+    summary["diverged_dcgan"] = {str(s): i for s, i in diverged.items()}
+    claims = (claims_from_summary(summary, source) if summary["epochs"]
+              else no_data_claims("every seed's DCGAN diverged: no snapshots", source))
     summary["claims"] = claims
     write_json(out_dir / "summary.json", summary)
     update_claims(Path(results_dir), "fig2", claims)
-    plots.plot_fig2(out_dir / "grad_norms.csv", out_dir)
+    if summary["epochs"]:
+        plots.plot_fig2(out_dir / "grad_norms.csv", out_dir)
     return summary
 
 
@@ -266,6 +293,25 @@ def summarize(frame) -> dict[str, Any]:
     return {"epochs": epochs}
 
 
+# The claims, as (claim, what the paper reports); their order is claims.csv's.
+CLAIMS = (
+    ("original-cost gradient norm vanishes as D is trained (P1 Fig. 2): >= 1 order of magnitude "
+     "for every snapshot, >= 3 for the best",
+     "up to 5 orders of magnitude after 4000 D iterations"),
+    ("-log D cost gradient does not vanish (P1 Fig. 3): at the end >= 100x the original-cost "
+     "norm, and noisier",
+     "grows and fluctuates while the original-cost norm vanishes"),
+    ("the discriminator trained from scratch becomes near perfect (P1 Fig. 1): accuracy >= 0.99",
+     "accuracy 1.0, error -> 0"),
+)
+
+
+def no_data_claims(reason: str, source: str) -> list[dict[str, str]]:
+    """Every claim inconclusive, for ``reason``."""
+    return [{"claim": claim, "paper_value": paper, "measured_value": reason,
+             "verdict": "inconclusive", "source": source} for claim, paper in CLAIMS]
+
+
 def claims_from_summary(summary: dict, source: str) -> list[dict[str, str]]:
     ep = summary["epochs"]
     orders = {e: v["orders_decayed_original"] for e, v in ep.items()}
@@ -280,22 +326,13 @@ def claims_from_summary(summary: dict, source: str) -> list[dict[str, str]]:
     not_vanishing = all(r >= 100 for r in ratio.values()) and all(noisier.values())
     accurate = all(a >= 0.99 for a in accuracy.values())
     verdict = lambda ok: "reproduced" if ok else "not reproduced"  # noqa: E731
-    return [
-        {"claim": "original-cost gradient norm vanishes as D is trained (P1 Fig. 2): >= 1 order "
-                  "of magnitude for every snapshot, >= 3 for the best",
-         "paper_value": "up to 5 orders of magnitude after 4000 D iterations",
-         "measured_value": "orders decayed (first/last 5% medians): " + fmt(orders, lambda v: f"{v:.2f}")
-                           + "; from the untrained D: " + fmt(from_start, lambda v: f"{v:.2f}"),
-         "verdict": verdict(decays), "source": source},
-        {"claim": "-log D cost gradient does not vanish (P1 Fig. 3): at the end >= 100x the "
-                  "original-cost norm, and noisier",
-         "paper_value": "grows and fluctuates while the original-cost norm vanishes",
-         "measured_value": "last-5% ratio: " + fmt(ratio, lambda v: f"{v:.3g}") + "; noisier: "
-                           + fmt(noisier, lambda v: "yes" if v else "no"),
-         "verdict": verdict(not_vanishing), "source": source},
-        {"claim": "the discriminator trained from scratch becomes near perfect (P1 Fig. 1): "
-                  "accuracy >= 0.99",
-         "paper_value": "accuracy 1.0, error -> 0",
-         "measured_value": "last-5% accuracy: " + fmt(accuracy, lambda v: f"{v:.3f}"),
-         "verdict": verdict(accurate), "source": source},
+    measured = [
+        ("orders decayed (first/last 5% medians): " + fmt(orders, lambda v: f"{v:.2f}")
+         + "; from the untrained D: " + fmt(from_start, lambda v: f"{v:.2f}"), decays),
+        ("last-5% ratio: " + fmt(ratio, lambda v: f"{v:.3g}") + "; noisier: "
+         + fmt(noisier, lambda v: "yes" if v else "no"), not_vanishing),
+        ("last-5% accuracy: " + fmt(accuracy, lambda v: f"{v:.3f}"), accurate),
     ]
+    return [{"claim": claim, "paper_value": paper, "measured_value": value,
+             "verdict": verdict(ok), "source": source}
+            for (claim, paper), (value, ok) in zip(CLAIMS, measured, strict=True)]

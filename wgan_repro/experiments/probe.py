@@ -251,7 +251,8 @@ def run_probe_noise(cfg: DictConfig) -> dict[str, Any]:
 
     validate_probe_noise(cfg)
     result = run_fig2(cfg)
-    return {"arm": cfg.probe.arm, "seed": cfg.seed, "files": result["files"]}
+    return {"arm": cfg.probe.arm, "seed": cfg.seed, "files": result["files"],
+            "diverged_at": result.get("diverged_at")}
 
 
 def summarize_noise(frame) -> dict[str, Any]:
@@ -284,14 +285,18 @@ def claims_noise(summary: dict, source: str) -> list[dict[str, str]]:
         verdict = "inconclusive"  # the gradient did not vanish without noise either
     else:
         verdict = "reproduced" if kept else "not reproduced"
-    return [{
-        "claim": "instance noise on the discriminator's inputs keeps the original-cost gradient "
-                 f"from vanishing (P1 section 3): with noise it falls < {NOISE_MAX_DECAY_ORDERS:g} "
-                 f"order of magnitude for every snapshot, without >= {CONTROL_MIN_DECAY_ORDERS:g}",
-        "paper_value": "noise makes the distributions overlap; D's gradients stay informative",
-        "measured_value": (f"orders decayed with noise: {fmt(with_noise)}; without: "
-                           f"{fmt(without)}; last-5% norm with / without: {ratio}"),
-        "verdict": verdict, "source": source}]
+    return [{**NOISE_CLAIM,
+             "measured_value": (f"orders decayed with noise: {fmt(with_noise)}; without: "
+                                f"{fmt(without)}; last-5% norm with / without: {ratio}"),
+             "verdict": verdict, "source": source}]
+
+
+NOISE_CLAIM = {
+    "claim": "instance noise on the discriminator's inputs keeps the original-cost gradient "
+             f"from vanishing (P1 section 3): with noise it falls < {NOISE_MAX_DECAY_ORDERS:g} "
+             f"order of magnitude for every snapshot, without >= {CONTROL_MIN_DECAY_ORDERS:g}",
+    "paper_value": "noise makes the distributions overlap; D's gradients stay informative",
+}
 
 
 def aggregate_noise(results_dir: Path, runs: list[dict[str, Any]], cfg: DictConfig
@@ -300,24 +305,38 @@ def aggregate_noise(results_dir: Path, runs: list[dict[str, Any]], cfg: DictConf
 
     from wgan_repro import plots
 
+    # A seed whose DCGAN diverged has no snapshots in either arm: it is left out, and said so.
+    diverged = {run["seed"]: run["diverged_at"] for run in runs if run.get("diverged_at")}
+    usable = [run for run in runs if run["seed"] not in diverged]
     parts = []
-    for run in runs:
+    for run in usable:
         for f in run["files"]:
             part = read_csv(Path(f), FIG2_COLUMNS)
             part.insert(0, "arm", run["arm"])
             parts.append(part)
-    frame = pd.concat(parts, ignore_index=True).sort_values(["arm", "epoch", "seed", "d_iter"])
+    frame = (pd.concat(parts, ignore_index=True) if parts
+             else pd.DataFrame(columns=list(PROBE_NOISE_COLUMNS)))
+    frame = frame.sort_values(["arm", "epoch", "seed", "d_iter"])
     out = Path(results_dir) / "probe"
     write_csv(out / "instance_noise.csv", frame.to_dict("records"), PROBE_NOISE_COLUMNS)
     summary = summarize_noise(frame)
+    summary["diverged_dcgan"] = {str(s): i for s, i in sorted(diverged.items())}
     o = cfg.probe.arms.with_noise
     source = (f"probe/instance_noise.csv (tier {cfg.tier}, seeds "
               f"{','.join(str(s) for s in cfg.probe.seeds)}, {cfg.fig2.d_iters} D iterations; "
               f"noise: {' '.join(o)})")
-    summary["claims"] = claims_noise(summary, source)
+    if diverged:
+        source += "; left out, DCGAN diverged: " + ", ".join(
+            f"seed {s} at generator iteration {i}" for s, i in sorted(diverged.items()))
+    if parts:
+        summary["claims"] = claims_noise(summary, source)
+    else:
+        summary["claims"] = [{**NOISE_CLAIM, "verdict": "inconclusive", "source": source,
+                              "measured_value": "every seed's DCGAN diverged: no snapshots"}]
     write_json(out / "noise_summary.json", summary)
     update_claims(Path(results_dir), "probe_noise", summary["claims"])
-    plots.plot_probe_noise(out / "instance_noise.csv", out / "instance_noise.pdf")
+    if parts:
+        plots.plot_probe_noise(out / "instance_noise.csv", out / "instance_noise.pdf")
     return summary
 
 
