@@ -195,3 +195,17 @@ def test_when_every_dcgan_diverges_fig2_claims_are_inconclusive(monkeypatch, cap
     assert claims["verdict"].tolist() == ["inconclusive"] * 3
     assert claims["measured_value"].str.contains("every seed's DCGAN diverged").all()
     assert pd.read_csv(results / "fig2" / "grad_norms.csv").empty
+
+
+def test_when_the_dcgan_diverges_probe_noise_is_inconclusive(monkeypatch, capsys, tmp_path):
+    _poison(monkeypatch, at_call=2)
+    results = tmp_path / "results"
+    code, out, err = run_main(monkeypatch, capsys, "probe", "noise", "--scale", "smoke",
+                              "--seed", "0", "--results", str(results), "fig2.epochs=[1,2]",
+                              "progress=none")
+    assert code == 0, err
+    claims = pd.read_csv(results / "claims.csv")
+    assert claims["verdict"].tolist() == ["inconclusive"]
+    assert "seed 0 at generator iteration 2" in claims["source"][0]
+    summary = json.loads((results / "probe" / "noise_summary.json").read_text())
+    assert summary["diverged_dcgan"] == {"0": 2}

@@ -234,9 +234,7 @@ def aggregate(results_dir: Path, files: list[str], source: str,
     from wgan_repro import plots
 
     diverged = dict(sorted((diverged or {}).items()))
-    if diverged:
-        source += "; left out, DCGAN diverged: " + ", ".join(
-            f"seed {s} at generator iteration {i}" for s, i in diverged.items())
+    source += diverged_note(diverged)
     out_dir = Path(results_dir) / "fig2"
     frames = [read_csv(Path(f), FIG2_COLUMNS) for f in files]
     frame = (pd.concat(frames, ignore_index=True) if frames
@@ -253,6 +251,14 @@ def aggregate(results_dir: Path, files: list[str], source: str,
     if summary["epochs"]:
         plots.plot_fig2(out_dir / "grad_norms.csv", out_dir)
     return summary
+
+
+def diverged_note(diverged: dict[int, int]) -> str:
+    """What a claim's source says about seeds left out because their DCGAN diverged."""
+    if not diverged:
+        return ""
+    return "; left out, DCGAN diverged: " + ", ".join(
+        f"seed {s} at generator iteration {i}" for s, i in sorted(diverged.items()))
 
 
 def edge_medians(group, column):

@@ -304,6 +304,7 @@ def aggregate_noise(results_dir: Path, runs: list[dict[str, Any]], cfg: DictConf
     import pandas as pd
 
     from wgan_repro import plots
+    from wgan_repro.experiments.fig2 import diverged_note
 
     # A seed whose DCGAN diverged has no snapshots in either arm: it is left out, and said so.
     diverged = {run["seed"]: run["diverged_at"] for run in runs if run.get("diverged_at")}
@@ -325,9 +326,7 @@ def aggregate_noise(results_dir: Path, runs: list[dict[str, Any]], cfg: DictConf
     source = (f"probe/instance_noise.csv (tier {cfg.tier}, seeds "
               f"{','.join(str(s) for s in cfg.probe.seeds)}, {cfg.fig2.d_iters} D iterations; "
               f"noise: {' '.join(o)})")
-    if diverged:
-        source += "; left out, DCGAN diverged: " + ", ".join(
-            f"seed {s} at generator iteration {i}" for s, i in sorted(diverged.items()))
+    source += diverged_note(diverged)
     if parts:
         summary["claims"] = claims_noise(summary, source)
     else:
