@@ -83,6 +83,15 @@ def truncate_checkpoint(results: Path) -> None:
     path.write_bytes(whole[: len(whole) // 2])
 
 
+def flip_bytes_inside_checkpoint(results: Path) -> None:
+    """Damage the tensor data but keep the zip intact: torch.load alone would not notice."""
+    path = checkpoint_of_tiny_run(results)
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 8] = bytes(255 - b for b in data[middle:middle + 8])
+    path.write_bytes(bytes(data))
+
+
 def replace_with_foreign_checkpoint(results: Path) -> None:
     torch.save({"weights": torch.zeros(2)}, checkpoint_of_tiny_run(results))
 
@@ -163,6 +172,9 @@ BAD_INPUTS = [
              overwrite_checkpoint(b"\x80\xc5 and then garbage")),
     BadInput("truncated-checkpoint", "rerun a finished run whose last.pt lost its second half",
              RERUN_TINY, CHECKPOINT, "corrupted", truncate_checkpoint),
+    BadInput("bit-flipped-checkpoint", "rerun a finished run whose last.pt has 8 bytes flipped "
+             "inside its tensor data", RERUN_TINY, CHECKPOINT, "fails its CRC check",
+             flip_bytes_inside_checkpoint),
     BadInput("foreign-checkpoint", "rerun a finished run whose last.pt is someone else's dict",
              RERUN_TINY, CHECKPOINT, "not written by wgan-repro", replace_with_foreign_checkpoint),
     BadInput("resume-with-other-config", "same run_name as the finished run, another optim.lr",

@@ -81,6 +81,16 @@ def test_classifier_is_accurate_and_trained_once(compose, tmp_path, monkeypatch)
                         lambda *a, **k: pytest.fail("the cached classifier was retrained"))
     again = metrics.load_or_train_classifier(ds, cfg.data, tmp_path)
     assert again.path == classifier.path and again.heldout_accuracy == classifier.heldout_accuracy
+    monkeypatch.undo()
+    damaged = bytearray(classifier.path.read_bytes())  # a flipped byte: retrained, not trusted
+    damaged[len(damaged) // 2] ^= 0xFF
+    classifier.path.write_bytes(bytes(damaged))
+    calls, cross_entropy = [], metrics.nn.functional.cross_entropy
+    monkeypatch.setattr(metrics.nn.functional, "cross_entropy",
+                        lambda *a, **k: calls.append(1) or cross_entropy(*a, **k))
+    rebuilt = metrics.load_or_train_classifier(ds, cfg.data, tmp_path)
+    assert calls and rebuilt.heldout_accuracy == classifier.heldout_accuracy
+    assert metrics.load_or_train_classifier(ds, cfg.data, tmp_path).path == classifier.path
     real = to_unit_range(ds.heldout)
     assert classifier.fcd(real, real) == pytest.approx(0.0, abs=1e-3)  # vs ~100 real-vs-real
     noise = torch.rand_like(real) * 2 - 1

@@ -40,21 +40,39 @@ def _first_sentence(text: str, limit: int = 100) -> str:
     return sentence if len(sentence) <= limit else sentence[:limit].rsplit(" ", 1)[0] + " ..."
 
 
-def load_checkpoint(path: Path, config: dict, map_location: str | torch.device = "cpu") -> dict:
-    """Load a checkpoint of ours made with ``config``; refuse anything else with one line."""
-    # torch.save writes a zip archive; anything else (text, zeros, a truncated file, whose
-    # central directory is gone) is refused before torch's loader sees it.
+def verified_load(path: Path, what: str = "checkpoint",
+                  map_location: str | torch.device = "cpu") -> Any:
+    """``torch.load(path, weights_only=True)`` of a file whose every byte is checked first.
+
+    torch.save writes a zip archive with a CRC-32 per member, which torch's loader never
+    checks: a flipped byte in a tensor loads silently as a wrong weight. Here anything not a
+    zip (text, zeros, a truncated file, whose central directory is gone) or failing a CRC is
+    refused with one line (CheckpointError) before torch's loader sees it.
+    """
+    def refuse(reason: str) -> CheckpointError:
+        return CheckpointError(f"{what} {path} is corrupted or not a checkpoint ({reason}); "
+                               "delete it to start over")
+
     if not zipfile.is_zipfile(path):
-        raise CheckpointError(f"checkpoint {path} is corrupted or not a checkpoint (not a torch "
-                              "zip archive); delete it to start over")
+        raise refuse("not a torch zip archive")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as err:
+        raise refuse(_first_sentence(str(err)) or type(err).__name__) from err
+    if damaged is not None:
+        raise refuse(f"{damaged} fails its CRC check")
     try:
         with warnings.catch_warnings():  # torch warns about odd pickles: the error says it all
             warnings.simplefilter("ignore")
-            state = torch.load(path, map_location=map_location, weights_only=True)
+            return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # noqa: BLE001 - any failure to read it means it is damaged
-        reason = _first_sentence(str(err)) or type(err).__name__
-        raise CheckpointError(f"checkpoint {path} is corrupted or not a checkpoint ({reason}); "
-                              "delete it to start over") from err
+        raise refuse(_first_sentence(str(err)) or type(err).__name__) from err
+
+
+def load_checkpoint(path: Path, config: dict, map_location: str | torch.device = "cpu") -> dict:
+    """Load a checkpoint of ours made with ``config``; refuse anything else with one line."""
+    state = verified_load(path, "checkpoint", map_location)
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"checkpoint {path} was not written by wgan-repro; refusing to load it")
     if state.get("version") != VERSION:

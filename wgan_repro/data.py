@@ -207,9 +207,12 @@ def _decode_folder(folder, n: int, cfg, cache: Path | None):
     """The first ``n`` images of ``folder`` as one tensor: from ``cache`` when it holds them."""
     saved = None
     if cache is not None and cache.is_file():
+        from wgan_repro.checkpoint import verified_load
+        from wgan_repro.errors import CheckpointError
+
         try:
-            saved = torch.load(cache, weights_only=True)
-        except Exception:  # noqa: BLE001 - a damaged cache is rebuilt, never trusted
+            saved = verified_load(cache, "image cache")
+        except CheckpointError:  # a damaged cache is rebuilt, never trusted
             saved = None
     if saved is not None:
         images, labels = saved["images"], saved["labels"]

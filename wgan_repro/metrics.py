@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from wgan_repro.checkpoint import verified_load
+from wgan_repro.errors import CheckpointError
 from wgan_repro.results import config_hash, locked, write_with
 
 
@@ -151,9 +153,12 @@ def load_or_train_classifier(dataset, data_cfg, cache_dir: Path) -> DigitsClassi
         model = SmallCNN(channels, size, n_classes, CLASSIFIER_RECIPE["width"],
                          CLASSIFIER_RECIPE["feature_dim"])
         if path.exists():
-            state = torch.load(path, map_location="cpu", weights_only=True)
-            model.load_state_dict(state["model"])
-            return DigitsClassifier(model, float(state["heldout_accuracy"]), n_classes, path)
+            try:
+                state = verified_load(path, "classifier cache")
+                model.load_state_dict(state["model"])
+                return DigitsClassifier(model, float(state["heldout_accuracy"]), n_classes, path)
+            except (CheckpointError, KeyError, RuntimeError):
+                pass  # a damaged cache entry is retrained, never trusted
 
         from wgan_repro.data import to_unit_range
 

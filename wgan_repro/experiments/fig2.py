@@ -29,6 +29,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from wgan_repro.checkpoint import verified_load
 from wgan_repro.data import load_dataset, make_batches
 from wgan_repro.errors import ConfigError
 from wgan_repro.models import build_critic, build_generator
@@ -195,7 +196,7 @@ def _discriminator_runs(cfg, data, generator, dcgan_dir, batches_per_epoch, seed
         if out.exists():
             continue  # finished before: reuse
         snapshot = dcgan_dir / "snapshots" / f"gen_iter_{epoch * batches_per_epoch:06d}.pt"
-        generator.load_state_dict(torch.load(snapshot, map_location=device, weights_only=True))
+        generator.load_state_dict(verified_load(snapshot, "generator snapshot", device))
         batches = make_batches(data, cfg.train.batch_size, cfg.seed, device)
         t0 = time.perf_counter()
         rows = train_discriminator_from_scratch(
