@@ -60,8 +60,8 @@ def verified_load(path: Path, what: str = "checkpoint",
             damaged = archive.testzip()
     except (zipfile.BadZipFile, OSError, EOFError) as err:
         raise refuse(_first_sentence(str(err)) or type(err).__name__) from err
-    if damaged is not None:
-        raise refuse(f"{damaged} fails its CRC check")
+    if damaged is not None:  # members are <archive name>/data/N: the name says nothing here
+        raise refuse(f"member {damaged.split('/', 1)[-1]} fails its CRC check")
     try:
         with warnings.catch_warnings():  # torch warns about odd pickles: the error says it all
             warnings.simplefilter("ignore")
