@@ -60,26 +60,3 @@ def test_evaluation_does_not_change_training(smoke_curve, tmp_path):
     without = pd.read_csv(f"{plain['run_dir']}/metrics.csv")
     cols = ["critic_loss", "generator_loss", "wasserstein_estimate"]
     pd.testing.assert_frame_equal(with_eval[cols], without[cols])
-
-
-def _entry(rho, median=0.1, first=None, last=None, emd=(10.0, 5.0)):
-    return {"spearman_emd": rho, "estimate_filtered_median": median,
-            "estimate_at_eval_first": first if first is not None else 1.0,
-            "estimate_at_eval_last": last if last is not None else 0.5,
-            "emd_first": emd[0], "emd_last": emd[1]}
-
-
-def test_claims_by_hand():
-    summary = {"runs": {
-        "wgan_dcgan/s0": _entry(0.95), "wgan_mlp/s0": _entry(0.85),
-        "wgan_mlp_mlp_high_lr/s0": _entry(0.1, first=15.0, last=14.0, emd=(20.0, 19.5)),
-        "gan_dcgan/s0": _entry(0.2, median=0.6), "gan_mlp/s0": _entry(-0.3, median=0.65)}}
-    verdicts = [c["verdict"] for c in curve.claims_from_summary(summary, "s")]
-    assert verdicts == ["reproduced"] * 3
-    summary["runs"]["wgan_mlp/s0"]["spearman_emd"] = 0.5  # one WGAN does not track
-    summary["runs"]["gan_mlp/s0"]["estimate_filtered_median"] = 0.2  # JS far below log 2
-    summary["runs"]["wgan_mlp_mlp_high_lr/s0"]["emd_last"] = 8.0  # the "failed" run improved
-    verdicts = [c["verdict"] for c in curve.claims_from_summary(summary, "s")]
-    assert verdicts == ["not reproduced"] * 3
-    summary["runs"]["wgan_dcgan/s0"]["spearman_emd"] = float("nan")
-    assert curve.claims_from_summary(summary, "s")[0]["verdict"] == "inconclusive"

@@ -393,13 +393,28 @@ def all_experiments(
 @app.command()
 def report(
     results: ResultsOpt = None,
+    rejudge: Annotated[bool, typer.Option(
+        "--rejudge", help="First recompute every verdict in claims.csv from the experiments' "
+        "CSVs with this version's rules (results of an older version; never trains).")] = False,
     debug: DebugOpt = False,
 ) -> None:
     """Build results/REPORT.md and results/report.pdf from what the experiments wrote: every
     figure, the claims table, versions, configs and times. Reads files only, never trains."""
     from wgan_repro.report import build_report
 
-    built = build_report(results or Path("results"))
+    folder = results or Path("results")
+    if rejudge:
+        from wgan_repro.claims import rejudge as rejudge_claims
+        from wgan_repro.results import check_writable
+
+        check_writable(folder)
+        judged = rejudge_claims(folder)
+        rows = [row for experiment_rows in judged.values() for row in experiment_rows]
+        counts = {v: sum(r["verdict"] == v for r in rows)
+                  for v in ("reproduced", "not reproduced", "inconclusive")}
+        typer.echo(f"rejudged {len(rows)} claims of {', '.join(judged) or 'no experiment'}: "
+                   + ", ".join(f"{n} {v}" for v, n in counts.items()))
+    built = build_report(folder)
     typer.echo(f"{built['claims']} claims, {len(built['experiments'])} experiments, "
                f"{len(built['figures'])} figure pages")
     typer.echo(f"report: {built['markdown']}")
@@ -408,13 +423,17 @@ def report(
 
 def _print_claims(claims: list[dict], out_dir: Path) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table("claim", "measured", "verdict", show_lines=True)
     colors = {"reproduced": "green", "not reproduced": "red", "inconclusive": "yellow"}
     for claim in claims:
-        table.add_row(claim["claim"], claim["measured_value"],
-                      f"[{colors[claim['verdict']]}]{claim['verdict']}[/]")
+        verdict = f"[{colors[claim['verdict']]}]{claim['verdict']}[/]"
+        if claim.get("reason"):
+            verdict += f"\n{escape(claim['reason'])}"
+        table.add_row(f"{escape(claim['claim'])}\n[dim]{claim['claim_id']}[/]",
+                      escape(claim["measured_value"]), verdict)
     console = Console()
     console.print(table)
     console.print(f"results: {out_dir}", highlight=False, soft_wrap=True)

@@ -43,9 +43,23 @@ FIG2_COLUMNS = (
     "d_iter",  # discriminator updates done (0 = untrained)
     "d_loss",  # discriminator cross-entropy on this row's real batch and G(z)
     "d_accuracy",  # share of that real batch and G(z) classified right
-    "grad_norm_original",  # || grad_theta E log(1 - D(G(z))) ||_2 over all generator parameters
-    "grad_norm_logd",  # || grad_theta E -log D(G(z)) ||_2 on the same z
+    # The generator gradient of each cost is taken on fig2.grad_batches independent noise
+    # batches g_1..g_K (each a training-sized batch); the norm is that of their mean g_bar.
+    "grad_norm_original",  # || mean_k grad_theta E log(1 - D(G(z_k))) ||_2, all generator parameters
+    "grad_norm_logd",  # || mean_k grad_theta E -log D(G(z_k)) ||_2 on the same z_k
+    "grad_var_original",  # minibatch gradient variance: mean_k || g_k - g_bar ||^2, original cost
+    "grad_var_logd",  # the same for the -log D cost (P1 Fig. 3: "the variance ... is increasing")
     "instance_noise_std",  # std of the noise on D's inputs at this iteration (0 = none)
+)
+# results/fig2/update_quality.csv: P1 Fig. 3's "updates that lower sample quality": a copy of each
+# snapshot takes fig2.probe_steps generator steps against its frozen, trained-from-scratch
+# discriminator, with either cost; sample quality before (steps = 0) and after.
+FIG2_UPDATE_QUALITY_COLUMNS = (
+    "epoch", "seed",
+    "cost",  # logd (-log D, the claim) | original (log(1 - D), the control)
+    "steps",  # generator steps taken (0 = the snapshot itself)
+    "fcd",  # Fréchet distance in the digits classifier's feature space (lower is better)
+    "emd",  # exact pixel-space EMD to the held-out digits (lower is better)
 )
 
 # results/curve/curve.csv: one row per generator iteration of every run of P2 Fig. 3-4.
@@ -92,6 +106,13 @@ PROBE_ADAM_COLUMNS = PROBE_ADAM_STEP_COLUMNS + (
     "blow_up",  # estimate_jump > probe.blow_up_threshold
     "near_blow_up",  # within probe.blow_up_radius critic updates of a blow-up
 )
+# results/probe/adam_quality.csv: sample quality every train.eval_every generator iterations of
+# every arm of `probe adam`: a blow-up counts only when the next evaluation is worse.
+PROBE_ADAM_QUALITY_COLUMNS = (
+    "arm", "seed", "gen_iter",
+    "emd",  # exact pixel-space EMD, probe.eval_samples generated vs held-out digits
+    "fcd",  # Fréchet distance in the digits classifier's feature space
+)
 # results/probe/instance_noise.csv: the fig2 protocol with and without instance noise.
 PROBE_NOISE_COLUMNS = ("arm",) + FIG2_COLUMNS  # arm: without_noise | with_noise
 
@@ -115,7 +136,19 @@ TWO_GAUSSIANS_COLUMNS = (
 )
 
 # results/claims.csv: one row per claim of the papers, with its computed verdict.
-CLAIMS_COLUMNS = ("experiment", "claim", "paper_value", "measured_value", "verdict", "source")
+# Written by wgan_repro.claims only: every row quotes the paper and states its rule.
+CLAIMS_COLUMNS = (
+    "experiment",  # fig2 | curve | ablate | toy | probe_adam | probe_noise
+    "claim_id",  # stable name of the claim, e.g. p1_fig2_vanishing
+    "claim",  # the claim in a line
+    "paper_quote",  # the paper's own words, with section or figure
+    "rule",  # the test, written from the quote before any result was seen
+    "paper_value",  # what the paper reports
+    "measured_value",  # what this run measured (with context figures)
+    "verdict",  # reproduced | not reproduced | inconclusive
+    "reason",  # why not reproduced / inconclusive (empty when reproduced)
+    "source",  # the files and run behind the measurement
+)
 VERDICTS = ("reproduced", "not reproduced", "inconclusive")
 
 # results/timings.csv: one row per experiment verb, its last complete run (the report reads it).
@@ -282,18 +315,19 @@ def read_csv(path: Path, columns: Sequence[str]):
 
 
 def update_claims(results_dir: Path, experiment: str, claims: Sequence[dict]) -> Path:
-    """Replace this experiment's rows of results/claims.csv, keeping every other row."""
+    """Replace this experiment's rows of results/claims.csv, keeping every other row (rows
+    come from wgan_repro.claims, one per claim, with every CLAIMS_COLUMNS field)."""
     import pandas as pd
 
     path = Path(results_dir) / "claims.csv"
-    rows = [{"experiment": experiment, **c} for c in claims]
+    rows = [{**c, "experiment": experiment} for c in claims]
     for row in rows:
         if row["verdict"] not in VERDICTS:
             raise ValueError(f"verdict must be one of {VERDICTS}, got {row['verdict']!r}")
     with locked(path.with_name(".claims.csv.lock"), str(path)):  # read-modify-write
         kept = []
         if path.exists():
-            old = pd.read_csv(path, keep_default_na=False)
+            old = pd.read_csv(path, keep_default_na=False, dtype=str)
             kept = old[old["experiment"] != experiment].to_dict("records")
         write_csv(path, kept + rows, CLAIMS_COLUMNS)
     return path

@@ -18,17 +18,12 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from wgan_repro import claims
 from wgan_repro.data import load_dataset, to_unit_range
 from wgan_repro.errors import ConfigError
 from wgan_repro.experiments.quality import make_evaluator
-from wgan_repro.results import ABLATE_COLUMNS, read_csv, update_claims, write_csv, write_json
+from wgan_repro.results import ABLATE_COLUMNS, read_csv, write_csv, write_json
 from wgan_repro.train import train
-
-# Verdict rules (issue #5), named here so a reader sees every rule in one place.
-MIN_SEEDS = 3  # a verdict needs >= 3 seeds per arm; fewer -> inconclusive
-WGAN_MIN_CLASSES = 9  # P2 Fig. 7: the WGAN covers >= 9 of the 10 digit classes
-COMPARABLE_FCD_RATIO = 2.0  # P2 Fig. 5: seed-median FCDs within a factor 2 of each other
-COMPARABLE_MIN_CLASSES = 9  # P2 Fig. 5: and both cover >= 9 classes ("both work")
 
 FIGURES = {"dcgan": ("fig5_dcgan.pdf", "P2 Fig. 5"), "no_bn": ("fig6_no_bn.pdf", "P2 Fig. 6"),
            "mlp": ("fig7_mlp.pdf", "P2 Fig. 7")}
@@ -139,9 +134,8 @@ def aggregate(results_dir: Path, runs: list[dict[str, Any]], sources: dict[str, 
     summary = {"variants": dict(sorted(variants.items())),
                "generator_parameters": {**kept_summary.get("generator_parameters", {}),
                                         **parameters}}
-    summary["claims"] = claims_from_summary(summary)
     write_json(out / "summary.json", summary)
-    update_claims(Path(results_dir), "ablate", summary["claims"])
+    summary["claims"] = claims.record(Path(results_dir), "ablate")
     plots.plot_ablate(out)
     return summary
 
@@ -157,21 +151,13 @@ def final_rows(frame, variant: str):
     return mine.groupby(["objective", "seed"], as_index=False).tail(1)
 
 
-def _scored(row) -> dict[str, float]:
-    """A diverged or unmeasurable run loses every comparison: worst possible values."""
-    if row["diverged"] or not all(math.isfinite(row[k]) for k in ("emd", "fcd", "kl_uniform")):
-        return {"emd": math.inf, "fcd": math.inf, "classes_covered": 0.0,
-                "kl_uniform": math.log(10)}
-    return {k: float(row[k]) for k in ("emd", "fcd", "classes_covered", "kl_uniform")}
-
-
 def final_stats(frame, variant: str) -> dict[str, Any]:
     """Per arm: the seeds' final values (diverged runs scored worst), median, min and max."""
     import numpy as np
 
     stats = {}
     for arm, group in final_rows(frame, variant).groupby("objective"):
-        per_seed = {int(r["seed"]): {**_scored(r), "gen_iters": int(r["gen_iters"]),
+        per_seed = {int(r["seed"]): {**claims.scored_final(r), "gen_iters": int(r["gen_iters"]),
                                      "diverged": bool(r["diverged"])}
                     for r in group.to_dict("records")}
         entry: dict[str, Any] = {"seeds": per_seed, "n_seeds": len(per_seed),
@@ -182,63 +168,3 @@ def final_stats(frame, variant: str) -> dict[str, Any]:
                           "max": float(values.max())}
         stats[arm] = entry
     return stats
-
-
-def _paired(stats: dict, worse) -> tuple[int, int]:
-    """(seeds where worse(gan, wgan) holds, seeds compared), pairing the arms by seed."""
-    wgan, gan = stats["wgan"]["seeds"], stats["gan"]["seeds"]
-    common = sorted(set(wgan) & set(gan))
-    return sum(bool(worse(gan[s], wgan[s])) for s in common), len(common)
-
-
-def claims_from_summary(summary: dict) -> list[dict[str, str]]:
-    claims = []
-    params = summary["generator_parameters"]
-    for variant, entry in summary["variants"].items():
-        stats = entry["final"]
-        if variant not in FIGURES or set(stats) != set(ARMS):
-            continue
-        enough = min(stats["wgan"]["n_seeds"], stats["gan"]["n_seeds"]) >= MIN_SEEDS
-        w, g = stats["wgan"], stats["gan"]
-        measured = (f"median over {w['n_seeds']}/{g['n_seeds']} seeds (WGAN/GAN): "
-                    f"FCD {w['fcd']['median']:.4g} / {g['fcd']['median']:.4g}; classes "
-                    f"{w['classes_covered']['median']:.0f} / {g['classes_covered']['median']:.0f}; "
-                    f"KL to uniform {w['kl_uniform']['median']:.3f} / {g['kl_uniform']['median']:.3f}; "
-                    f"diverged {w['diverged_seeds']} / {g['diverged_seeds']}; real-vs-real FCD "
-                    f"{entry.get('fcd_real_vs_real', math.nan):.4g}")
-        if variant == "dcgan":
-            low, high = sorted([w["fcd"]["median"], g["fcd"]["median"]])
-            ok = (high <= COMPARABLE_FCD_RATIO * low
-                  and min(w["classes_covered"]["median"], g["classes_covered"]["median"])
-                  >= COMPARABLE_MIN_CLASSES)
-            claim = ("with the DCGAN generator both WGAN and the standard GAN work (P2 Fig. 5): "
-                     f"seed-median FCDs within a factor {COMPARABLE_FCD_RATIO:g} and both cover "
-                     f">= {COMPARABLE_MIN_CLASSES} of 10 classes")
-            paper = "both produce good samples"
-        elif variant == "no_bn":
-            wins, n = _paired(stats, lambda gan, wgan: gan["fcd"] > wgan["fcd"])
-            ok = g["fcd"]["median"] > w["fcd"]["median"] and 2 * wins > n
-            claim = ("without batch norm and with a constant filter count the standard GAN does "
-                     "worse than WGAN (P2 Fig. 6): GAN's FCD above WGAN's in the seed median and "
-                     "in a majority of seeds")
-            ratio = params.get("dcgan", math.nan) / params.get("no_bn", math.nan)
-            measured += (f"; GAN worse in {wins}/{n} seeds; generator parameters DCGAN "
-                         f"{params.get('dcgan', 'n/a')} vs no-BN {params.get('no_bn', 'n/a')} "
-                         f"({ratio:.1f}x fewer)")
-            paper = "WGAN samples good, GAN fails; the generator has ~10x fewer parameters"
-        else:  # mlp
-            wins, n = _paired(stats, lambda gan, wgan: gan["classes_covered"] < wgan["classes_covered"]
-                              or gan["kl_uniform"] > wgan["kl_uniform"])
-            ok = (w["classes_covered"]["median"] >= WGAN_MIN_CLASSES and 2 * wins > n
-                  and (g["classes_covered"]["median"] < w["classes_covered"]["median"]
-                       or g["kl_uniform"]["median"] > w["kl_uniform"]["median"]))
-            claim = ("with an MLP generator the standard GAN mode-collapses and WGAN does not "
-                     "(P2 Fig. 7): GAN covers fewer classes or has a larger KL to uniform (seed "
-                     f"median and a majority of seeds) and WGAN covers >= {WGAN_MIN_CLASSES} of 10")
-            measured += f"; GAN more collapsed in {wins}/{n} seeds"
-            paper = "GAN collapses to few modes; WGAN samples cover the data (lower quality)"
-        verdict = ("inconclusive" if not enough
-                   else "reproduced" if ok else "not reproduced")
-        claims.append({"claim": claim, "paper_value": paper, "measured_value": measured,
-                       "verdict": verdict, "source": entry["source"]})
-    return claims

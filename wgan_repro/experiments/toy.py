@@ -23,6 +23,7 @@ import torch
 from omegaconf import DictConfig
 from torch import Tensor, nn
 
+from wgan_repro import claims
 from wgan_repro.errors import ConfigError
 from wgan_repro.metrics import exact_emd
 from wgan_repro.objectives import (
@@ -37,17 +38,9 @@ from wgan_repro.results import (
     PARALLEL_LINES_COLUMNS,
     TWO_GAUSSIANS_COLUMNS,
     read_csv,
-    update_claims,
     write_csv,
     write_json,
 )
-
-# Verdict rules (issue #6), named here so a reader sees every rule in one place.
-W_TOLERANCE = 0.05  # |estimate - |theta|| <= 5% of the theta range (2) at every theta
-JS_FLAT_TOLERANCE = 0.05  # JS estimate within 5% of log 2 at every theta != 0
-SATURATED_RATIO = 0.01  # mean |dD/dx| on fake samples < 1% of its largest value on the grid
-LINEAR_R2 = 0.95  # critic: R^2 of a straight-line fit over the span of both distributions
-THETA_RANGE = 2.0  # the grid spans [-1, 1]
 
 
 # ---- closed forms ---------------------------------------------------------------------------------
@@ -196,9 +189,9 @@ def run_toy(cfg: DictConfig) -> dict[str, Any]:
     summary = summarize(lines, gaussians, cfg)
     source = (f"toy/parallel_lines.csv, toy/two_gaussians.csv (tier {cfg.tier}, seed {cfg.seed}, "
               f"{cfg.toy.thetas} thetas)")
-    summary["claims"] = claims_from_summary(summary, source)
+    summary["source"] = source
     write_json(out / "summary.json", summary)
-    update_claims(Path(cfg.results_dir), "toy", summary["claims"])
+    summary["claims"] = claims.record(Path(cfg.results_dir), "toy")
     plots.plot_toy(out)
     return summary
 
@@ -226,39 +219,3 @@ def summarize(lines, gaussians, cfg: DictConfig) -> dict[str, Any]:
         / max(max_grad, 1e-300),
         "critic_linear_r2": r2,
     }
-
-
-def claims_from_summary(summary: dict, source: str) -> list[dict[str, str]]:
-    def verdict(ok: bool, *values) -> str:
-        if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in values):
-            return "inconclusive"
-        return "reproduced" if ok else "not reproduced"
-
-    tol = W_TOLERANCE * THETA_RANGE
-    crit, emd = summary["critic_error_max"], summary["emd_error_max"]
-    ratio, r2 = summary["discriminator_saturation_ratio"], summary["critic_linear_r2"]
-    js_zero = "n/a" if summary["js_at_zero"] is None else f"{summary['js_at_zero']:.3f}"
-    return [
-        {"claim": "parallel lines (P2 Fig. 1): the WGAN critic's estimate (divided by its "
-                  f"measured Lipschitz constant) is within {W_TOLERANCE:.0%} of the theta range "
-                  "of W = |theta| at every theta; so is the exact sample EMD",
-         "paper_value": "W(P0, P_theta) = |theta|, continuous in theta",
-         "measured_value": f"largest error: critic {crit:.3f}, sample EMD {emd:.3f} "
-                           f"(tolerance {tol:.2f})",
-         "verdict": verdict(crit <= tol and emd <= tol, crit, emd), "source": source},
-        {"claim": "parallel lines (P2 Fig. 1): the GAN discriminator's JS estimate is flat at "
-                  f"log 2 for every theta != 0 (within {JS_FLAT_TOLERANCE:.0%}), blind to the "
-                  "distance",
-         "paper_value": "JS = log 2 for theta != 0, 0 at theta = 0: not continuous",
-         "measured_value": f"largest relative deviation from log 2: "
-                           f"{summary['js_deviation_max']:.3f}; at theta = 0: {js_zero}",
-         "verdict": verdict(summary["js_deviation_max"] <= JS_FLAT_TOLERANCE,
-                            summary["js_deviation_max"]), "source": source},
-        {"claim": "two Gaussians (P2 Fig. 2): the optimal GAN discriminator saturates (mean "
-                  f"|dD/dx| on the fake samples < {SATURATED_RATIO:.0%} of its maximum) while "
-                  f"the critic is nearly linear (R^2 >= {LINEAR_R2} over both distributions)",
-         "paper_value": "D flat (no gradient) on the fake data; critic linear, useful gradient",
-         "measured_value": f"saturation ratio {ratio:.2e}; critic R^2 {r2:.4f}",
-         "verdict": verdict(ratio < SATURATED_RATIO and r2 >= LINEAR_R2, ratio, r2),
-         "source": source},
-    ]
