@@ -4,6 +4,7 @@ exactly what the files hold."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,17 +17,27 @@ from wgan_repro.errors import ResultsError
 from wgan_repro.report import build_report
 from wgan_repro.results import CLAIMS_COLUMNS, update_claims, update_timings
 
+# (experiment, claim_id, claim, paper_quote, rule, paper_value, measured_value, verdict, reason,
+# source), as in CLAIMS_COLUMNS; the text is made to trip escaping in Markdown and the PDF.
 CLAIMS = [
-    ("fig2", 'the original cost\'s gradient vanishes, "fast" (P1 Fig. 2)',
+    ("fig2", "p1_fig2_vanishing", 'the original cost\'s gradient vanishes, "fast" (P1 Fig. 2)',
+     "gradients vanish (P1 Fig. 2)", "falls 10x by iter 4000",
      "falls >= 1 order | in 4000 iterations", "epoch 1: 2.42, epoch 20: 2.13\nsecond line",
-     "reproduced", "fig2/grad_norms.csv (tier cpu, seeds 0,1)"),
-    ("fig2", "the -log D gradient does not vanish: a*b `code` <b>bold?</b> back\\slash \\|",
-     "1e-3", "", "not reproduced", "fig2/grad_norms.csv"),
-    ("probe_adam", "Adam's step cosine turns negative; $x$ is text", "0.5", "0.11% of 4375",
-     "inconclusive", "probe/adam_cosine.csv"),
-    ("probe_adam", "Adam blows up more often than RMSProp", "yes", "32 vs 32", "reproduced",
-     "probe/adam_cosine.csv"),
+     "reproduced", "", "fig2/grad_norms.csv (tier cpu, seeds 0,1)"),
+    ("fig2", "p1_fig3_logd", "the -log D gradient does not vanish: a*b `code` <b>bold?</b> "
+     "back\\slash \\|",
+     "# 1. the -log D cost *does not* vanish | its variance grows\n> second line of the quote",
+     "median norm at 4000 > 1e-3 * | at 0 |", "1e-3", "", "not reproduced",
+     "the norm fell 4 orders like the original cost's", "fig2/grad_norms.csv"),
+    ("probe_adam", "p2_4_2_cosine", "Adam's step cosine turns negative; $x$ is text",
+     "the cosine between the Adam step and the gradient usually turned negative (P2 §4.2), a "
+     "longer sentence that the PDF has to wrap over several lines of its narrow column",
+     "negative in > 50% of steps near a blow-up", "0.5", "0.11% of 4375", "inconclusive",
+     "too few blow-ups (2) to tell", "probe/adam_cosine.csv"),
+    ("probe_adam", "p2_4_2_blowups", "Adam blows up more often than RMSProp", "Adam blows up",
+     "more blow-ups with Adam", "yes", "32 vs 32", "reproduced", "", "probe/adam_cosine.csv"),
 ]
+OLD_CLAIMS_COLUMNS = ("experiment", "claim", "paper_value", "measured_value", "verdict", "source")
 CONFIG_LINES = [f"key_{i:03d}: value {i}" for i in range(160)]  # long: 2 pages of columns
 
 
@@ -119,15 +130,67 @@ def _unescape(cell: str) -> str:
     return out
 
 
-def _markdown_table(markdown: str, header_start: str) -> list[list[str]]:
+_LINK = re.compile(r"^\[(.*)\]\(#([^)]*)\)$")
+
+
+def _markdown_table(markdown: str, header_start: str,
+                    anchors: list[str] | None = None) -> list[list[str]]:
+    """The table's cells as plain text; a cell that is a link to an anchor reads as its text,
+    and the anchor is appended to anchors when given."""
     lines = markdown.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith(header_start))
     rows = []
     for line in lines[start + 2:]:
         if not line.startswith("|"):
             break
-        rows.append([_unescape(c) for c in _split_row(line)])
+        row = []
+        for cell in _split_row(line):
+            link = _LINK.match(cell)
+            if link and anchors is not None:
+                anchors.append(link.group(2))
+            row.append(_unescape(link.group(1) if link else cell))
+        rows.append(row)
     return rows
+
+
+def _section(markdown: str, experiment: str) -> str:
+    return markdown.split(f"\n## {experiment}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def _claim_blocks(section: str) -> dict[str, dict[str, str]]:
+    """claim id -> the fields of its block in an experiment's section, unescaped."""
+    blocks = {}
+    for block in section.split("\n#### Claim `")[1:]:
+        claim_id, body = block.split("`\n", 1)
+        lines = body.split("\n### ", 1)[0].strip().splitlines()
+        fields = {"claim": _unescape(lines[0].strip("*")), "verdict_line": _unescape(lines[2]),
+                  "quote": "\n".join(_unescape(line[2:]) for line in lines
+                                     if line.startswith("> "))}
+        for line in lines:
+            key, _, value = line.partition(": ")
+            if key in ("Rule", "Measured", "Paper", "Source"):
+                fields[key.lower()] = _unescape(value.rstrip())
+        blocks[claim_id] = fields
+    return blocks
+
+
+def _assert_claims_in_markdown(markdown: str, claims: pd.DataFrame) -> None:
+    """The overview lists every claim in file order, linking to its block; the block, in
+    its experiment's section, holds verdict and reason, quote, rule, measured, paper, source."""
+    anchors: list[str] = []
+    table = _markdown_table(markdown, "| experiment | claim id | claim | verdict |", anchors)
+    assert table == claims[["experiment", "claim_id", "claim", "verdict"]].values.tolist()
+    assert anchors == [f"claim-{c}" for c in claims["claim_id"]]
+    for experiment, rows in claims.groupby("experiment", sort=False):
+        blocks = _claim_blocks(_section(markdown, experiment))
+        assert list(blocks) == rows["claim_id"].tolist()  # file order
+        for row in rows.to_dict("records"):
+            block = blocks[row["claim_id"]]
+            verdict = f"**{row['verdict']}**" + (f": {row['reason']}" if row["reason"] else "")
+            assert block == {"claim": row["claim"], "verdict_line": verdict,
+                             "quote": row["paper_quote"], "rule": row["rule"],
+                             "measured": row["measured_value"], "paper": row["paper_value"],
+                             "source": row["source"]}
 
 
 def _page_texts(pdf: Path) -> list[str]:
@@ -143,14 +206,17 @@ def _page_texts(pdf: Path) -> list[str]:
 # --------------------------------------------------------------------------------- tests
 
 
-def test_claims_table_equals_claims_csv(built):
+def test_claims_in_markdown_equal_claims_csv(built):
     root, _ = built
     expected = pd.read_csv(root / "claims.csv", keep_default_na=False, dtype=str)
     assert len(expected) == len(CLAIMS)
     assert expected.values.tolist() == [list(c) for c in CLAIMS]  # the tricky text survives CSV
     markdown = (root / "REPORT.md").read_text()
-    table = _markdown_table(markdown, "| experiment | claim | paper | measured | verdict |")
-    assert table == expected.values.tolist()
+    _assert_claims_in_markdown(markdown, expected)
+    # Escaped where it counts: the quote that starts like a heading and a list stays a quote.
+    assert "\n> \\# 1. the -log D cost \\*does not\\* vanish \\| its variance grows\n" \
+           "> \\> second line of the quote\n" in markdown
+    assert "\n# 1." not in markdown
 
 
 def test_verdict_counts_and_sections(built):
@@ -216,6 +282,15 @@ def test_pdf_pages_are_text_pages_then_each_experiments_figures(built):
     overview = "\n".join(t for t, k in zip(texts, kinds) if k == "overview")
     assert "2 reproduced, 1 not reproduced, 1 inconclusive" in overview
     assert "5 min 12 s" in overview
+    assert all(c[1] in overview for c in CLAIMS)  # the compact table names every claim id
+    assert "gradients vanish (P1 Fig. 2)" not in overview  # quotes are on the experiment pages
+    # Each experiment's claims table holds verdict, quote, rule and measurement side by side.
+    assert "gradients vanish (P1 Fig. 2)" in fig2_text and "falls 10x by iter 4000" in fig2_text
+    assert "not reproduced" in fig2_text and "2.42" in fig2_text
+    probe_words = " ".join(t for t, k in zip(texts, kinds) if k == "probe_adam").split()
+    for text in (CLAIMS[2][3], CLAIMS[2][4], CLAIMS[2][8]):  # long ones wrap: words in order
+        words = iter(probe_words)
+        assert all(word in words for word in text.split()), text
 
 
 def test_rebuild_removes_stale_pngs_and_repeats_the_report(built, rebuilt):
@@ -263,6 +338,28 @@ def test_nothing_to_report_is_a_one_line_results_error(tmp_path, case):
     assert not (root / "REPORT.md").exists()
 
 
+@pytest.mark.parametrize("columns", [OLD_CLAIMS_COLUMNS, CLAIMS_COLUMNS[:4]])
+def test_claims_csv_of_an_older_wgan_repro_says_rejudge(rebuilt, columns):
+    (rebuilt / "REPORT.md").unlink()
+    pd.DataFrame([dict(zip(columns, CLAIMS[0]))], columns=list(columns)).to_csv(
+        rebuilt / "claims.csv", index=False)
+    with pytest.raises(ResultsError) as err:
+        build_report(rebuilt)
+    message = str(err.value)
+    assert "\n" not in message and message.startswith(f"{rebuilt / 'claims.csv'} was written by "
+                                                      "an older wgan-repro")
+    assert "`wgan-repro report --rejudge` recomputes the verdicts from the CSVs" in message
+    assert not (rebuilt / "REPORT.md").exists()
+
+
+def test_claims_csv_with_unknown_columns_names_the_expected_ones(rebuilt):
+    pd.DataFrame([dict(zip(CLAIMS_COLUMNS, CLAIMS[0]))]).assign(extra="x").to_csv(
+        rebuilt / "claims.csv", index=False)
+    with pytest.raises(ResultsError, match="expected") as err:
+        build_report(rebuilt)
+    assert "\n" not in str(err.value) and "older" not in str(err.value)
+
+
 def test_report_does_not_import_torch(rebuilt):
     # A fresh interpreter: this test process imported torch long ago (conftest). No torch,
     # no training: the report reads files only.
@@ -298,8 +395,8 @@ def test_report_after_all_at_smoke_scale(monkeypatch, capsys, tmp_path):
     claims = pd.read_csv(results / "claims.csv", keep_default_na=False, dtype=str)
     assert sorted(claims["experiment"].unique()) == sorted(
         ["fig2", "curve", "ablate", "toy", "probe_adam", "probe_noise"])
-    table = _markdown_table(markdown, "| experiment | claim | paper | measured | verdict |")
-    assert table == claims.values.tolist()
+    _assert_claims_in_markdown(markdown, claims)
+    assert (claims["paper_quote"] != "").all() and (claims["rule"] != "").all()
     assert "not run" not in markdown.lower().split("## environment")[0].replace("not run: none", "")
     pdfs = sorted(p for p in results.glob("*/*.pdf"))
     pngs = list((results / "report_figures").glob("*.png"))

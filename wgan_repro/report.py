@@ -104,8 +104,16 @@ def read_claims(results_dir: Path) -> list[dict]:
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ResultsError(f"cannot read {path}: {first_line}") from None
-    if tuple(frame.columns) != CLAIMS_COLUMNS:
-        raise ResultsError(f"{path} has columns {list(frame.columns)}, "
+    columns = tuple(frame.columns)
+    if columns != CLAIMS_COLUMNS:
+        missing = [c for c in CLAIMS_COLUMNS if c not in columns]
+        # A strict subset of today's columns is what an older wgan-repro wrote (before claims
+        # carried their quote, rule and reason): say how to bring it up to date.
+        if set(columns) < set(CLAIMS_COLUMNS):
+            raise ResultsError(f"{path} was written by an older wgan-repro (no "
+                               f"{', '.join(missing)} columns): `wgan-repro report --rejudge` "
+                               "recomputes the verdicts from the CSVs")
+        raise ResultsError(f"{path} has columns {list(columns)}, "
                            f"expected {list(CLAIMS_COLUMNS)}")
     return frame.to_dict("records")
 
@@ -321,8 +329,8 @@ def total_time(experiments: list[Experiment]) -> str:
 # -------------------------------------------------------------------------------- Markdown
 
 # Backslash-escaped so a cell can neither split the table (|) nor swallow text (code spans,
-# emphasis, HTML); newlines become <br>, the only line break a table cell can hold.
-_MD_SPECIAL = re.compile(r"([\\|*`<])")
+# emphasis, HTML, GitHub's $math$); newlines become <br>, the only line break a cell can hold.
+_MD_SPECIAL = re.compile(r"([\\|*`<$])")
 
 
 def md_escape(text: str) -> str:
@@ -330,10 +338,24 @@ def md_escape(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "<br>")
 
 
-def md_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+def md_table(header: tuple[str, ...], rows: list[tuple[str, ...]],
+             markdown_columns: tuple[int, ...] = ()) -> str:
+    """A table of escaped cells; those in markdown_columns are already Markdown (links)."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(md_escape(cell) for cell in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(cell if i in markdown_columns else md_escape(cell)
+                                for i, cell in enumerate(row)) + " |" for row in rows]
     return "\n".join(lines)
+
+
+# A line that starts with one of these would open a heading, quote, list or rule (the
+# backslash goes before the punctuation: 1\. is literal, \1. is not).
+_MD_LINE_START = re.compile(r"^(\d*)([#>+\-=.)])")
+
+
+def md_block_line(text: str) -> str:
+    """One line of running text (a quote's line), escaped like a cell and unable to start
+    a block of its own; leading spaces, which could make it a code block, are dropped."""
+    return _MD_LINE_START.sub(r"\1\\\2", _MD_SPECIAL.sub(r"\\\1", str(text).lstrip()))
 
 
 def _code_span(text: str) -> str:
@@ -352,11 +374,47 @@ def _link(path: Path) -> str:
     return quote(path.as_posix())
 
 
-CLAIMS_HEADER = ("experiment", "claim", "paper", "measured", "verdict", "source")
+# The overview lists every claim in a line; quote, rule and measurement are in the
+# experiment's section, one block per claim, where long quotes have room.
+CLAIMS_HEADER = ("experiment", "claim id", "claim", "verdict")
 
 
 def claims_rows(claims: list[dict]) -> list[tuple[str, ...]]:
-    return [tuple(c[col] for col in CLAIMS_COLUMNS) for c in claims]
+    return [(c["experiment"], c["claim_id"], c["claim"], c["verdict"]) for c in claims]
+
+
+def _slug(text: str) -> str:
+    """GitHub's anchor for a heading's text: lower case, punctuation dropped, spaces to -."""
+    return re.sub(r"[^\w\- ]", "", text.lower()).replace(" ", "-")
+
+
+def _claim_heading(claim: dict) -> str:
+    return f"Claim {claim['claim_id']}".strip()
+
+
+def claim_anchors(experiments: list[Experiment]) -> dict[int, str]:
+    """id(claim row) -> the anchor of its block, in the order the blocks appear; a repeated
+    heading gets GitHub's -1, -2 suffix. The "Claim " prefix keeps these apart from every
+    other heading of the report. A claim of no known experiment has no block, so no anchor."""
+    seen: dict[str, int] = {}
+    anchors = {}
+    for claim in (c for e in experiments for c in e.claims):
+        slug = _slug(_claim_heading(claim))
+        anchors[id(claim)] = f"{slug}-{seen[slug]}" if slug in seen else slug
+        seen[slug] = seen.get(slug, 0) + 1
+    return anchors
+
+
+def md_claims_overview(claims: list[dict], anchors: dict[int, str]) -> str:
+    rows = []
+    for claim, (experiment, claim_id, text, verdict) in zip(claims, claims_rows(claims)):
+        claim_id = md_escape(claim_id)
+        if claim_id and id(claim) in anchors:  # an empty link would not show
+            # Escaped brackets: a "]" in the id would otherwise end the link text.
+            claim_id = re.sub(r"([\[\]])", r"\\\1", claim_id)
+            claim_id = f"[{claim_id}](#{quote(anchors[id(claim)])})"
+        rows.append((experiment, claim_id, text, verdict))
+    return md_table(CLAIMS_HEADER, rows, markdown_columns=(1,))
 
 
 def md_environment(experiments: list[Experiment]) -> str:
@@ -403,10 +461,25 @@ def md_config(experiment: Experiment) -> str:
                       "</details>"])
 
 
-def md_claim_items(claims: list[dict]) -> list[str]:
-    return [f"- **{md_escape(c['verdict'])}**: {md_escape(c['claim'])}  \n"
-            f"  paper: {md_escape(c['paper_value'])}; measured: {md_escape(c['measured_value'])}"
-            for c in claims]
+def md_claim_block(claim: dict) -> str:
+    """One claim: its id as a heading (the overview links here), the verdict and why, the
+    paper's words, the rule they were judged by, and what was measured against the paper."""
+    heading = "#### Claim" + (f" {_code_span(claim['claim_id'])}" if claim["claim_id"] else "")
+    verdict = f"**{md_escape(claim['verdict'])}**"
+    if claim["reason"]:
+        verdict += f": {md_escape(claim['reason'])}"
+    quote_lines = claim["paper_quote"].replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    parts = [heading, ""]
+    if claim["claim"]:
+        parts += [f"*{md_escape(claim['claim'])}*", ""]
+    parts += [verdict, ""]
+    if claim["paper_quote"]:
+        parts += [f"> {md_block_line(line)}".rstrip() for line in quote_lines] + [""]
+    parts += [f"Rule: {md_escape(claim['rule'])}  ",
+              f"Measured: {md_escape(claim['measured_value'])}  ",
+              f"Paper: {md_escape(claim['paper_value'])}  ",
+              f"Source: {md_escape(claim['source'])}"]
+    return "\n".join(parts)
 
 
 def md_experiment(experiment: Experiment) -> str:
@@ -421,16 +494,18 @@ def md_experiment(experiment: Experiment) -> str:
               f"Time: {wall_time(experiment.timing)}"
               + (f", finished {finished(timing)} on {md_escape(timing.get('device') or '?')}"
                  if experiment.timing else ""), ""]
-    if experiment.claims:
-        parts += [f"Claims ({verdict_counts(experiment.claims)}):", "",
-                  *md_claim_items(experiment.claims), ""]
-    else:
+    # Headings for claims, figures and config: each claim is a heading of its own (the
+    # overview links to it), and the figures must not read as part of the last claim.
+    parts += [f"### Claims: {verdict_counts(experiment.claims)}", ""]
+    parts += [part for claim in experiment.claims for part in (md_claim_block(claim), "")]
+    if not experiment.claims:
         parts += ["No claims recorded.", ""]
+    parts += ["### Figures", ""]
     for figure in experiment.figures:
         parts += [md_figure(experiment, figure), ""]
     if not experiment.figures:
         parts += ["No figures.", ""]
-    parts.append(md_config(experiment))
+    parts += ["### Config", "", md_config(experiment)]
     return "\n".join(parts)
 
 
@@ -439,6 +514,7 @@ def markdown_report(results_dir: Path, experiments: list[Experiment], claims: li
     present = [e.name for e in experiments if e.present]
     absent = [e.name for e in experiments if not e.present]
     contents = ", ".join(f"[{e.name}](#{e.name})" for e in experiments)
+    anchors = claim_anchors(experiments)
     parts = [
         "# wgan-repro report", "",
         f"Built {built} from {_code_span(str(results_dir))} by wgan-repro report, which only "
@@ -449,7 +525,7 @@ def markdown_report(results_dir: Path, experiments: list[Experiment], claims: li
         md_environment(experiments), "",
         "## Claims", "",
         f"{len(claims)} claims: {verdict_counts(claims)}.", "",
-        md_table(CLAIMS_HEADER, claims_rows(claims)) if claims else "No claims recorded.", "",
+        md_claims_overview(claims, anchors) if claims else "No claims recorded.", "",
         md_time(experiments, timings), "",
     ]
     parts += [md_experiment(e) + "\n" for e in experiments]
@@ -576,21 +652,35 @@ class _TextPages:
 
     def table(self, header: tuple[str, ...], rows: list[tuple[str, ...]],
               fractions: tuple[float, ...], size: float = TABLE_SIZE,
-              verdict_column: int | None = None) -> None:
+              verdict_column: int | None = None, bold_lead: tuple[int, ...] = ()) -> None:
         """Every cell wrapped to its column; a row that does not fit moves to a new page
         (with the header repeated), and one taller than a page is split. The verdict column,
-        if any, is coloured so a page of claims reads at a glance."""
+        if any, is coloured so a page of claims reads at a glance: only the cell's first line,
+        the verdict, as what follows it (the reason) is plain text. In the bold_lead columns
+        a cell's first line (a claim id) is bold."""
         widths = [f * TEXT_W for f in fractions]
         xs = [MARGIN + sum(widths[:i]) for i in range(len(widths))]
         line_h = size * LEADING
-        head = self._cells(header, widths, self._font(size, weight="bold"))
+        font, bold = self._font(size), self._font(size, weight="bold")
+        head = self._cells(header, widths, bold)
         self._table_header(head, xs, size)
         for row in rows:
-            cells = self._cells(row, widths, self._font(size))
-            colors = ["black"] * len(row)
-            if verdict_column is not None:
-                colors[verdict_column] = VERDICT_COLORS.get(row[verdict_column], "black")
+            cells, styles = [], []
+            for j, (cell, width) in enumerate(zip(row, widths)):
+                lead, newline, rest = str(cell).partition("\n")
+                if j not in bold_lead and j != verdict_column:
+                    lead, newline, rest = str(cell), "", ""
+                weight = "bold" if j in bold_lead else "normal"
+                color = VERDICT_COLORS.get(lead, "black") if j == verdict_column else "black"
+                lead_lines = self.wrap(lead, width - 2 * CELL_PAD, bold if j in bold_lead else font)
+                rest_lines = self.wrap(rest, width - 2 * CELL_PAD, font) if newline else []
+                cells.append(lead_lines + rest_lines)
+                styles.append([(color, weight)] * len(lead_lines)
+                              + [("black", "normal")] * len(rest_lines))
             n_lines = max(len(c) for c in cells)
+            for cell, style in zip(cells, styles):
+                cell += [""] * (n_lines - len(cell))
+                style += [("black", "normal")] * (n_lines - len(style))
             fits_a_page = (n_lines + len(head[0])) * line_h + 4 * CELL_PAD < PAGE_H - 2 * MARGIN
             if not self._room(n_lines * line_h + CELL_PAD) and fits_a_page:
                 self.new_page()
@@ -603,7 +693,7 @@ class _TextPages:
                     self._table_header(head, xs, size)
                     continue
                 chunk = range(start, min(n_lines, start + room))
-                self._row_lines(cells, xs, chunk, size, colors=colors)
+                self._row_lines(cells, xs, chunk, size, styles=styles)
                 start = chunk.stop
             self.y -= CELL_PAD
             self._rule(self.y + CELL_PAD / 2)
@@ -621,12 +711,14 @@ class _TextPages:
         self._rule(self.y + CELL_PAD / 2, color="0.3", width=0.6)
 
     def _row_lines(self, cells: list[list[str]], xs: list[float], lines: range, size: float,
-                   weight: str = "normal", colors: list[str] | None = None) -> None:
-        colors = colors or ["black"] * len(cells)
+                   weight: str = "normal",
+                   styles: list[list[tuple[str, str]]] | None = None) -> None:
+        """The given lines of a row; styles, if any, are (colour, weight) per cell and line."""
         for i in lines:
-            for x, cell, color in zip(xs, cells, colors):
+            for j, (x, cell) in enumerate(zip(xs, cells)):
                 if cell[i]:
-                    self._put(x + CELL_PAD, cell[i], size, weight=weight, color=color)
+                    color, line_weight = styles[j][i] if styles else ("black", weight)
+                    self._put(x + CELL_PAD, cell[i], size, weight=line_weight, color=color)
             self.y -= size * LEADING
 
     def columns(self, text: str, size: float = CONFIG_SIZE, n_columns: int = 2) -> None:
@@ -669,8 +761,26 @@ class _TextPages:
         return buffer.getvalue()
 
 
-CLAIMS_FRACTIONS = (0.10, 0.27, 0.16, 0.23, 0.10, 0.14)
+CLAIMS_FRACTIONS = (0.12, 0.24, 0.50, 0.14)  # the overview's compact table (CLAIMS_HEADER)
+# An experiment's own claims table: the paper's words, the rule and the measurement side by
+# side, the widest column for the quote, which runs to a few sentences.
+CLAIM_DETAIL_HEADER = ("claim", "verdict", "paper's words", "rule", "measured")
+CLAIM_DETAIL_FRACTIONS = (0.16, 0.15, 0.27, 0.20, 0.22)
 TIME_FRACTIONS = (0.11, 0.33, 0.06, 0.10, 0.09, 0.05, 0.11, 0.15)
+
+
+def _lines(*parts: str) -> str:
+    return "\n".join(p for p in parts if p)
+
+
+def claim_detail_rows(claims: list[dict]) -> list[tuple[str, ...]]:
+    """One row per claim: id (bold) and claim; verdict (bold, coloured) then reason; quote;
+    rule; what was measured, then the paper's value and the source."""
+    return [(_lines(c["claim_id"], c["claim"]), _lines(c["verdict"], c["reason"]),
+             c["paper_quote"], c["rule"],
+             _lines(c["measured_value"], f"paper: {c['paper_value']}" if c["paper_value"] else "",
+                    f"source: {c['source']}" if c["source"] else ""))
+            for c in claims]
 
 
 def overview_pages(results_dir: Path, experiments: list[Experiment], claims: list[dict],
@@ -700,7 +810,7 @@ def overview_pages(results_dir: Path, experiments: list[Experiment], claims: lis
 
     pages.heading(f"Claims: {verdict_counts(claims)}")
     if claims:
-        pages.table(CLAIMS_HEADER, claims_rows(claims), CLAIMS_FRACTIONS, verdict_column=4)
+        pages.table(CLAIMS_HEADER, claims_rows(claims), CLAIMS_FRACTIONS, verdict_column=3)
     else:
         pages.text("No claims recorded.", 8)
 
@@ -735,10 +845,8 @@ def experiment_pages(experiment: Experiment) -> bytes:
 
     pages.heading(f"Claims: {verdict_counts(experiment.claims)}", 10)
     if experiment.claims:
-        rows = [(c["verdict"], c["claim"], c["paper_value"], c["measured_value"])
-                for c in experiment.claims]
-        pages.table(("verdict", "claim", "paper", "measured"), rows, (0.11, 0.37, 0.22, 0.30),
-                    verdict_column=0)
+        pages.table(CLAIM_DETAIL_HEADER, claim_detail_rows(experiment.claims),
+                    CLAIM_DETAIL_FRACTIONS, verdict_column=1, bold_lead=(0, 1))
 
     pages.heading("Figures", 10)
     for figure in experiment.figures:
