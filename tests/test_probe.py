@@ -1,7 +1,9 @@
-"""probe adam and probe noise: the step cosine by hand, blow-up marks, claim rules, instance
-noise schedule and its use in train and fig2, and the files each probe writes at smoke."""
+"""probe adam and probe noise: the step cosine by hand, blow-up marks, instance
+noise schedule and its use in train and fig2, the arms each probe accepts, and the files each
+probe writes at smoke."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -9,11 +11,13 @@ import pytest
 import torch
 from test_cli import run_main
 
+from wgan_repro import claims as claims_module
+from wgan_repro import plans
 from wgan_repro.errors import ConfigError
 from wgan_repro.experiments import probe
 from wgan_repro.experiments.fig2 import run_fig2
 from wgan_repro.objectives import add_instance_noise, instance_noise_std
-from wgan_repro.results import PROBE_ADAM_COLUMNS, PROBE_NOISE_COLUMNS
+from wgan_repro.results import PROBE_ADAM_COLUMNS, PROBE_ADAM_QUALITY_COLUMNS, PROBE_NOISE_COLUMNS
 from wgan_repro.train import train
 
 
@@ -94,7 +98,7 @@ def test_rmsprop_step_never_points_against_the_gradient():
     assert min(r["step_cosine"] for r in recorder.rows("rmsprop", _cfg())) > 0
 
 
-# ---- blow-ups and claim rules ---------------------------------------------------------------------
+# ---- blow-ups (the claim rules are tested in test_claims.py) ----------------------------------
 def _estimates(values, arm="adam", cosines=None):
     n = len(values)
     return pd.DataFrame({"arm": arm, "optimizer": arm, "lr": 1e-3, "seed": 0,
@@ -111,44 +115,6 @@ def test_a_spike_is_marked_as_a_blow_up_with_its_neighbourhood():
     assert marked.loc[marked["blow_up"], "critic_step"].tolist() == [121]
     assert marked.loc[marked["near_blow_up"], "critic_step"].tolist() == list(range(118, 125))
     assert marked["estimate_jump"].iloc[:50].isna().all()  # no history yet: never a blow-up
-
-
-def _summary(adam, rms):
-    base = {"optimizer": "", "lr": 1e-3, "seeds": [0], "critic_updates": 1000,
-            "negative_share": 0.0, "negative_count": 0, "cosine_min": 0.1, "cosine_median": 0.3,
-            "blow_ups": 0, "near_share": 0.0, "negative_share_near_blow_ups": None,
-            "cluster_enrichment": None}
-    return {"arms": {"adam": {**base, **adam}, "rmsprop": {**base, **rms}}}
-
-
-def test_adam_claim_rules_by_hand():
-    shown = _summary({"negative_share": 0.05, "negative_count": 50, "blow_ups": 6,
-                      "cluster_enrichment": 4.0}, {"blow_ups": 1})
-    assert [c["verdict"] for c in probe.claims_adam(shown, "hand")] == ["reproduced"] * 2
-    rare = _summary({"negative_share": 0.005, "negative_count": 5, "blow_ups": 6,
-                     "cluster_enrichment": 4.0}, {"blow_ups": 1})
-    assert probe.claims_adam(rare, "hand")[0]["verdict"] == "not reproduced"  # < 1%
-    rms_too = _summary({"negative_share": 0.05, "negative_count": 50}, {"negative_share": 0.01})
-    assert probe.claims_adam(rms_too, "hand")[0]["verdict"] == "not reproduced"  # > 0.1x
-    scattered = _summary({"negative_share": 0.05, "negative_count": 50, "blow_ups": 6,
-                          "cluster_enrichment": 1.2}, {"blow_ups": 1})
-    assert probe.claims_adam(scattered, "hand")[1]["verdict"] == "not reproduced"
-    calm = _summary({}, {})
-    assert [c["verdict"] for c in probe.claims_adam(calm, "hand")] == ["not reproduced"] * 2
-
-
-def _noise_summary(with_orders, without_orders):
-    def arm(orders):
-        return {str(e): {"orders_decayed_original": o, "grad_norm_original_first": 1.0,
-                         "grad_norm_original_last": 10 ** -o} for e, o in orders.items()}
-    return {"arms": {"with_noise": arm(with_orders), "without_noise": arm(without_orders)}}
-
-
-def test_noise_claim_rules_by_hand():
-    verdict = lambda w, wo: probe.claims_noise(_noise_summary(w, wo), "hand")[0]["verdict"]  # noqa: E731
-    assert verdict({1: 0.2, 25: -0.1}, {1: 2.5, 25: 1.8}) == "reproduced"
-    assert verdict({1: 2.1, 25: -0.1}, {1: 2.5, 25: 1.8}) == "not reproduced"  # every snapshot
-    assert verdict({1: 0.2, 25: 0.1}, {1: 2.5, 25: 0.5}) == "inconclusive"  # no control
 
 
 # ---- instance noise as an objective option --------------------------------------------------------
@@ -206,6 +172,56 @@ def test_probe_needs_both_arms(compose):
     cfg = compose("experiment=probe_adam", "~probe.arms.rmsprop")
     with pytest.raises(ConfigError, match="probe.arms must define exactly adam, rmsprop"):
         probe.validate_probe(cfg, probe.ADAM_ARMS)
+    more = compose("experiment=probe_adam", '+probe.arms.sgd=["optim=rmsprop"]')
+    with pytest.raises(ConfigError, match="exactly adam, rmsprop, got adam, rmsprop, sgd"):
+        probe.PROBES["adam"].arms(more)
+
+
+def test_probe_noise_needs_the_control_and_a_noise_arm(compose):
+    arms = probe.PROBES["noise"].arms
+    assert arms(compose("experiment=probe_noise")) == ("without_noise", "sigma_0p5", "sigma_1p0")
+    rule = "probe.arms must define without_noise and at least one other arm"
+    with pytest.raises(ConfigError, match=f"{rule}, got sigma_0p5, sigma_1p0"):
+        arms(compose("experiment=probe_noise", "~probe.arms.without_noise"))
+    with pytest.raises(ConfigError, match=f"{rule}, got without_noise$"):
+        arms(compose("experiment=probe_noise", "~probe.arms.sigma_0p5", "~probe.arms.sigma_1p0"))
+
+
+def _plan_noise(tmp_path, *overrides):
+    return plans.planner_probe("noise")(["scale=smoke", f"results_dir={tmp_path}",
+                                         "progress=none", *overrides])
+
+
+def test_probe_noise_plans_one_job_per_arm_and_seed(tmp_path):
+    plan = _plan_noise(tmp_path, "probe.seeds=[0,1]")
+    assert [(job[-2], job[-1]) for job in plan.jobs] == [
+        (f"probe.arm={arm}", f"seed={s}")
+        for arm in ("without_noise", "sigma_0p5", "sigma_1p0") for s in (0, 1)]
+
+
+def test_an_annealed_noise_arm_is_rejected_naming_it(monkeypatch, capsys, tmp_path):
+    annealed = ('+probe.arms.sigma_annealed=["objective.instance_noise_std=1.0",'
+                '"objective.instance_noise_final_std=0.5","objective.instance_noise_anneal_iters=20"]')
+    with pytest.raises(ConfigError, match=r"probe.arms.sigma_annealed must add one fixed noise "
+                                          r"std .* got 1.0 -> 0.5 over 20 D iterations"):
+        _plan_noise(tmp_path, annealed)
+    code, _, err = run_main(monkeypatch, capsys, "probe", "noise", "--scale", "smoke",
+                            "--results", str(tmp_path), annealed)
+    assert code == 2 and "probe.arms.sigma_annealed" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "probe").exists()
+    # a std "annealed" to itself, or one not annealed (anneal_iters 0), is one fixed level
+    _plan_noise(tmp_path, "objective.instance_noise_anneal_iters=20")
+    _plan_noise(tmp_path, '+probe.arms.sigma_0p3=["objective.instance_noise_std=0.3"]')
+    zero = '+probe.arms.sigma_0=["objective.instance_noise_std=0.0"]'
+    with pytest.raises(ConfigError, match=r"probe.arms.sigma_0 must add one fixed noise std"):
+        _plan_noise(tmp_path, zero)
+
+
+def test_noise_on_the_control_is_rejected(tmp_path):
+    with pytest.raises(ConfigError, match="probe.arms.without_noise is the control: it must have "
+                                          "no instance noise"):
+        _plan_noise(tmp_path, "objective.instance_noise_std=0.5",
+                    "objective.instance_noise_final_std=0.5")
 
 
 # ---- the verbs at smoke scale ---------------------------------------------------------------------
@@ -225,8 +241,37 @@ def test_probe_adam_smoke_writes_files_and_claims(monkeypatch, capsys, tmp_path)
     assert frame["step_cosine"].between(-1, 1).all()
     assert (frame.loc[frame["arm"] == "rmsprop", "step_cosine"] > 0).all()
     assert (out_dir / "adam_cosine.pdf").stat().st_size > 1000
-    claims = pd.read_csv(tmp_path / "claims.csv")
-    assert (claims["experiment"] == "probe_adam").sum() == 2
+    claims = pd.read_csv(tmp_path / "claims.csv", keep_default_na=False)
+    mine = claims[claims["experiment"] == "probe_adam"]
+    assert mine["claim_id"].tolist() == [c.claim_id for c in (
+        claims_module.P2_ADAM_NEGATIVE, claims_module.P2_ADAM_ONLY, claims_module.P2_ADAM_UNSTABLE)]
+    assert (mine["paper_quote"] != "").all() and (mine["rule"] != "").all()
+    # sample quality every train.eval_every = 5 generator iterations of each arm's run
+    quality = pd.read_csv(out_dir / "adam_quality.csv")
+    assert tuple(quality.columns) == PROBE_ADAM_QUALITY_COLUMNS
+    assert quality.groupby("arm")["gen_iter"].apply(list).to_dict() == {
+        "adam": [5, 10, 15, 20], "rmsprop": [5, 10, 15, 20]}
+    assert set(quality["seed"]) == {0} and (quality[["emd", "fcd"]] > 0).all().all()
+
+
+def _rmsprop_job(compose):
+    return compose("experiment=probe_adam", "optim=rmsprop", "probe.arm=rmsprop",
+                   "train.iterations=10")
+
+
+def test_a_probe_adam_run_without_quality_is_redone(compose):
+    first = probe.run_probe_adam(_rmsprop_job(compose))
+    run_dir = Path(first["run_dir"])
+    steps = Path(first["csv"]).read_bytes()
+    assert pd.read_csv(first["quality_csv"])["gen_iter"].tolist() == [5, 10]
+    (run_dir / "marker").touch()
+    probe.run_probe_adam(_rmsprop_job(compose))
+    assert (run_dir / "marker").exists()  # finished, with its quality: reused as is
+    Path(first["quality_csv"]).unlink()  # as a run made before the probe recorded quality
+    again = probe.run_probe_adam(_rmsprop_job(compose))
+    assert not (run_dir / "marker").exists()  # redone from scratch
+    assert pd.read_csv(again["quality_csv"])["gen_iter"].tolist() == [5, 10]
+    assert Path(again["csv"]).read_bytes() == steps  # evaluating does not change training
 
 
 def test_probe_noise_smoke_writes_files_and_claims(monkeypatch, capsys, tmp_path):
@@ -235,13 +280,17 @@ def test_probe_noise_smoke_writes_files_and_claims(monkeypatch, capsys, tmp_path
     assert code == 0, err
     frame = pd.read_csv(tmp_path / "probe" / "instance_noise.csv")
     assert tuple(frame.columns) == PROBE_NOISE_COLUMNS
-    assert set(frame["arm"]) == {"with_noise", "without_noise"}
     assert set(frame["epoch"]) == {1, 2}
-    assert (frame.loc[frame["arm"] == "without_noise", "instance_noise_std"] == 0).all()
-    assert (frame.loc[frame["arm"] == "with_noise", "instance_noise_std"] >= 0.5).all()
+    # the control and two fixed stds, each constant through the discriminator's run
+    stds = frame.groupby("arm")["instance_noise_std"].agg(["min", "max"])
+    assert stds.to_dict("index") == {"without_noise": {"min": 0.0, "max": 0.0},
+                                     "sigma_0p5": {"min": 0.5, "max": 0.5},
+                                     "sigma_1p0": {"min": 1.0, "max": 1.0}}
     assert (tmp_path / "probe" / "instance_noise.pdf").stat().st_size > 1000
-    claims = pd.read_csv(tmp_path / "claims.csv")
-    assert (claims["experiment"] == "probe_noise").sum() == 1
+    claims = pd.read_csv(tmp_path / "claims.csv", keep_default_na=False)
+    (row,) = claims[claims["experiment"] == "probe_noise"].to_dict("records")
+    assert row["claim_id"] == claims_module.P1_NOISE.claim_id
+    assert "sigma 0.5" in row["measured_value"] and "sigma 1" in row["measured_value"]
 
 
 def test_probe_show_config_runs_nothing(monkeypatch, capsys, tmp_path):

@@ -345,8 +345,9 @@ def probe_noise(
     show_config: ShowConfigOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """P1 section 3: the fig2 protocol with and without annealed instance noise on the
-    discriminator's inputs; does the original cost's gradient still vanish?"""
+    """P1 section 3: the fig2 protocol without instance noise on the discriminator's inputs
+    and with it at each fixed std of probe.arms (0.5 and 1.0); does the original cost's
+    gradient still vanish?"""
     from wgan_repro import plans
 
     user = [*build_overrides(overrides, results, scale, None),

@@ -77,7 +77,7 @@ def plan_fig2(user: list[str]) -> Plan:
                   f"{cfg.fig2.d_iters} D iterations)")
         diverged = {run["seed"]: run["diverged_at"] for run in runs if run.get("diverged_at")}
         return fig2.aggregate(results, [f for run in runs for f in run["files"]], source,
-                              diverged)
+                              diverged, [f for run in runs for f in run["update_quality_files"]])
 
     jobs = [[*base, f"seed={s}"] for s in cfg.fig2.seeds]
     return Plan("fig2", cfg, jobs, fig2.run_fig2, aggregate, list(cfg.fig2.seeds),
@@ -157,10 +157,10 @@ def planner_probe(kind: str) -> Callable[[list[str]], Plan]:
 
         spec = probe.PROBES[kind]
         cfg = hydra_runner.compose([f"experiment=probe_{kind}", *user])
-        probe.validate_probe(cfg, spec.arms)
+        arms = spec.arms(cfg)  # adam: adam and rmsprop; noise: the control and each std
         # The arm's own overrides come first, so what the user typed wins over them.
         jobs = [[f"experiment=probe_{kind}", *cfg.probe.arms[arm], *user, f"probe.arm={arm}",
-                 f"seed={s}"] for arm in spec.arms for s in cfg.probe.seeds]
+                 f"seed={s}"] for arm in arms for s in cfg.probe.seeds]
         for job in jobs:
             _validated(job, spec.validate)
         results = Path(cfg.results_dir)

@@ -88,8 +88,68 @@ def plot_fig2(csv_path: Path, out_dir: Path) -> list[Path]:
         ax.legend(loc="best")
         paths.append(out_dir / name)
         _save(fig, paths[-1])
+    paths.append(_plot_fig2_grad_var(plt, frame, out_dir / "fig3_grad_var.pdf"))
     plt.close("all")
     return paths
+
+
+def _plot_fig2_grad_var(plt, frame, path: Path) -> Path:
+    """P1 Fig. 3's "the variance of the gradients is also increasing": the minibatch variance
+    of each cost's gradient, the -log D cost (the claim) next to the original (the control)."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+    for ax, column, title in (
+        (axes[0], "grad_var_logd",
+         r"$-\log D$ cost  $\nabla_\theta\,\mathbb{E}_z[-\log D(g_\theta(z))]$"),
+        (axes[1], "grad_var_original",
+         r"original cost  $\nabla_\theta\,\mathbb{E}_z \log(1 - D(g_\theta(z)))$"),
+    ):
+        note = _epoch_curves(ax, frame, column, log=True)
+        ax.set_title(title)
+    axes[0].set_ylabel(r"minibatch variance  mean$_k\,\|g_k - \bar g\|_2^2$")
+    axes[0].legend(loc="best")
+    fig.suptitle("P1 Fig. 3: variance of the generator gradient over independent noise "
+                 f"batches, per discriminator iteration ({note})", fontsize=10)
+    fig.tight_layout()
+    _save(fig, path)
+    return path
+
+
+def plot_fig2_update_quality(csv_path: Path, out_dir: Path) -> Path:
+    """P1 Fig. 3's "updates that lower sample quality": per generator snapshot, the FCD of
+    the snapshot and after the probe's generator steps with each cost against the frozen,
+    trained discriminator; markers: seed median, whiskers: seed range."""
+    from wgan_repro.results import FIG2_UPDATE_QUALITY_COLUMNS
+
+    plt = _pyplot()
+    frame = read_csv(csv_path, FIG2_UPDATE_QUALITY_COLUMNS)
+    epochs = sorted(frame["epoch"].unique())
+    steps = int(frame["steps"].max())
+    stats = frame.groupby(["cost", "steps", "epoch"])["fcd"].agg(["median", "min", "max"])
+    series = (  # (cost, steps): the steps-0 rows of both costs are the same snapshot
+        ("logd", 0, "tab:gray", "o", "snapshot (0 steps)"),
+        ("logd", steps, "tab:red", "v", rf"after {steps} steps of the $-\log D$ cost"),
+        ("original", steps, "tab:blue", "s", rf"after {steps} steps of the original cost"),
+    )
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    for i, (cost, n_steps, color, marker, label) in enumerate(series):
+        rows = stats.loc[(cost, n_steps)].reindex(epochs)
+        x = [j + (i - 1) * 0.2 for j in range(len(epochs))]
+        spread = [rows["median"] - rows["min"], rows["max"] - rows["median"]]
+        ax.errorbar(x, rows["median"], yerr=spread, color=color, marker=marker, linestyle="none",
+                    capsize=3, label=label)
+    ax.set_xticks(range(len(epochs)),
+                  [f"after {e} epoch{'s' if e != 1 else ''}" for e in epochs])
+    ax.set_xlabel("generator snapshot (DCGAN training before it was frozen)")
+    ax.set_ylabel("FCD to the held-out digits (lower is better)")
+    n_seeds = frame["seed"].nunique()
+    note = f"median of {n_seeds} seeds, whiskers: seed range" if n_seeds > 1 else "one seed"
+    ax.set_title("P1 Fig. 3: sample quality before and after generator steps against\n"
+                 f"the trained, frozen discriminator ({note})")
+    ax.legend(loc="best")
+    path = Path(out_dir) / "fig3_update_quality.pdf"
+    _save(fig, path)
+    plt.close("all")
+    return path
 
 
 def _filtered(group, column):
@@ -386,16 +446,21 @@ def plot_toy(out_dir: Path) -> list[Path]:
     return paths
 
 
-def plot_probe_adam(csv_path: Path, pdf_path: Path) -> Path:
+def plot_probe_adam(csv_path: Path, pdf_path: Path, quality_csv: Path | None = None) -> Path:
     """P2 section 4.2: per critic update, the estimate (top, blow-ups marked) and the cosine
-    between the optimiser's step and the negative gradient (bottom), one column per arm."""
-    from wgan_repro.results import PROBE_ADAM_COLUMNS
+    between the optimiser's step and the negative gradient (middle), one column per arm; with
+    ``quality_csv`` (when it exists), the samples' FCD at each evaluation (bottom), placed at
+    the critic update before it, so a blow-up and the quality after it line up."""
+    from wgan_repro.results import PROBE_ADAM_COLUMNS, PROBE_ADAM_QUALITY_COLUMNS
 
     plt = _pyplot()
     frame = read_csv(csv_path, PROBE_ADAM_COLUMNS)
+    quality = (read_csv(quality_csv, PROBE_ADAM_QUALITY_COLUMNS)
+               if quality_csv is not None and Path(quality_csv).exists() else None)
     arms = [a for a in ("adam", "rmsprop") if a in set(frame["arm"])]
-    fig, axes = plt.subplots(2, len(arms), figsize=(5.2 * len(arms), 5.6), sharex="col",
-                             squeeze=False)
+    rows = 2 if quality is None else 3
+    fig, axes = plt.subplots(rows, len(arms), figsize=(5.2 * len(arms), 2.8 * rows),
+                             sharex="col", squeeze=False)
     for col, arm in enumerate(arms):
         group = frame[frame["arm"] == arm]
         ax_w, ax_c = axes[0, col], axes[1, col]
@@ -415,9 +480,11 @@ def plot_probe_adam(csv_path: Path, pdf_path: Path) -> Path:
         ax_w.set_title(f"{name}, lr {lr:g}")
         ax_w.set_ylabel(r"estimate $\mathbb{E} f(x) - \mathbb{E} f(g(z))$")
         ax_c.set_ylabel("cos(step, -gradient)")
-        ax_c.set_xlabel("critic updates")
         ax_w.legend(loc="upper right", fontsize=7)
         ax_c.legend(loc="lower right", fontsize=7)
+        if quality is not None:
+            _quality_at_critic_steps(axes[2, col], group, quality[quality["arm"] == arm], blow)
+        axes[-1, col].set_xlabel("critic updates")
     fig.suptitle("P2 section 4.2: the critic's optimiser step against its gradient, per update",
                  fontsize=10)
     fig.tight_layout()
@@ -426,19 +493,45 @@ def plot_probe_adam(csv_path: Path, pdf_path: Path) -> Path:
     return Path(pdf_path)
 
 
+def _quality_at_critic_steps(ax, steps, quality, blow) -> None:
+    """FCD per evaluation against the count of critic updates done when it was taken (the
+    last update before that generator iteration's step); blow-ups as vertical ticks."""
+    last_step = steps.groupby(["seed", "gen_iter"])["critic_step"].max()
+    for seed, run in quality.groupby("seed"):
+        at = [last_step.get((seed, g)) for g in run["gen_iter"]]
+        ax.plot(at, run["fcd"], "o-", markersize=2.5, linewidth=0.8, label=f"seed {seed}")
+    for step in blow["critic_step"].unique():
+        ax.axvline(step, color="red", linewidth=0.4, alpha=0.4)
+    ax.set_ylabel("FCD to held-out digits\n(lower = better)")
+    ax.legend(loc="upper right", fontsize=7, title="red: blow-ups", title_fontsize=7)
+
+
 def plot_probe_noise(csv_path: Path, pdf_path: Path) -> Path:
-    """P1 section 3: the original-cost gradient norm with and without instance noise, one
-    panel per generator snapshot, both arms on one axis; the noise level on a twin axis."""
+    """P1 section 3: the original-cost gradient norm without instance noise (the control) and
+    with each fixed noise std, one panel per generator snapshot, every arm on one axis; each
+    noise arm labelled with its std (the CSV's instance_noise_std)."""
+    import matplotlib
+
     from wgan_repro.results import PROBE_NOISE_COLUMNS
 
     plt = _pyplot()
     frame = read_csv(csv_path, PROBE_NOISE_COLUMNS)
     epochs = sorted(frame["epoch"].unique())
+    sigma = frame.groupby("arm")["instance_noise_std"].agg(["min", "max"])
+    # The control first, then the noise arms from the smallest std; darker = more noise.
+    arms = sorted(sigma.index, key=lambda a: (sigma.loc[a, "max"] > 0, sigma.loc[a, "max"], a))
+    noisy = [a for a in arms if sigma.loc[a, "max"] > 0]
+    blues = matplotlib.colormaps["Blues"]
+    styles = {arm: ("tab:red", "without noise") for arm in arms if arm not in noisy}
+    for i, arm in enumerate(noisy):
+        low, high = sigma.loc[arm, "min"], sigma.loc[arm, "max"]
+        level = f"{high:g}" if low == high else f"{low:g} to {high:g}"
+        styles[arm] = (blues(0.45 + 0.5 * (i + 1) / len(noisy)), rf"noise $\sigma$ = {level}")
     fig, axes = plt.subplots(1, len(epochs), figsize=(4.4 * len(epochs), 3.8), squeeze=False)
-    styles = {"without_noise": ("tab:red", "without noise"), "with_noise": ("tab:blue", "with noise")}
     n_seeds = frame["seed"].nunique()
     for ax, epoch in zip(axes[0], epochs):
-        for arm, (color, label) in styles.items():
+        for arm in arms:
+            color, label = styles[arm]
             group = frame[(frame["epoch"] == epoch) & (frame["arm"] == arm)]
             if group.empty:
                 continue
@@ -450,20 +543,11 @@ def plot_probe_noise(csv_path: Path, pdf_path: Path) -> Path:
         ax.set_yscale("log")
         ax.set_xlabel("discriminator iterations")
         ax.set_title(f"After {epoch} epoch{'s' if epoch != 1 else ''}")
-        noisy = frame[(frame["epoch"] == epoch) & (frame["arm"] == "with_noise")]
-        if not noisy.empty:
-            twin = ax.twinx()
-            sigma = noisy.groupby("d_iter")["instance_noise_std"].first()
-            twin.plot(sigma.index, sigma.values, color="gray", linestyle=":", linewidth=1,
-                      label="noise std")
-            twin.set_ylim(0, max(float(sigma.max()) * 1.1, 1e-9))
-            twin.set_ylabel("noise std (dotted)", color="gray")
-            twin.grid(False)
     axes[0, 0].set_ylabel(r"$\|\nabla_\theta\,\mathbb{E}_z \log(1 - D(g_\theta(z)))\|_2$")
-    axes[0, 0].legend(loc="lower left")
+    axes[0, 0].legend(loc="lower left", fontsize=8)
     note = f"median of {n_seeds} seeds, band: seed range" if n_seeds > 1 else "one seed"
-    fig.suptitle("P1 section 3: original-cost gradient norm with and without instance noise on "
-                 f"the discriminator's inputs ({note})", fontsize=10)
+    fig.suptitle("P1 section 3: original-cost gradient norm without and with fixed instance "
+                 f"noise on the discriminator's inputs ({note})", fontsize=10)
     fig.tight_layout()
     _save(fig, Path(pdf_path))
     plt.close("all")

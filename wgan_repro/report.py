@@ -44,7 +44,7 @@ TITLES = {
               "generators; mode collapse",
     "toy": "P2 Figures 1–2: parallel lines and two 1-D Gaussians",
     "probe_adam": "P2 §4.2: Adam against RMSProp on the WGAN critic (step cosine, blow-ups)",
-    "probe_noise": "P1 §3: the fig2 protocol with and without annealed instance noise",
+    "probe_noise": "P1 §3: the fig2 protocol without and with instance noise (fixed σ per arm)",
 }
 # Both probes share results/probe/, so each has its own config file there.
 CONFIG_FILES = {"probe_adam": "config_adam.yaml", "probe_noise": "config_noise.yaml"}

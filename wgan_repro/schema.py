@@ -106,6 +106,14 @@ class Fig2Config:
     epochs: list[int] = field(default_factory=lambda: [1, 20, 25])
     d_iters: int = 1000  # discriminator iterations from scratch per snapshot
     measure_every: int = 10  # record norms every k discriminator iterations
+    # Independent noise batches per measurement: the norm is that of their mean gradient, and
+    # their spread is P1 Fig. 3's "variance of the gradients" (1 = one batch, no variance).
+    grad_batches: int = 8
+    # Generator steps of the update-quality probe (P1 Fig. 3: "updates that lower sample
+    # quality"); about one epoch of the DCGAN's own training at the cpu tier. 0 = no probe.
+    probe_steps: int = 20
+    # Generated images per quality evaluation of the probe (vs all held-out images), as curve.
+    eval_samples: int = 1000
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
 
 
@@ -157,6 +165,10 @@ class ProbeConfig:
     jump_window: int = 50
     blow_up_threshold: float = 10.0
     blow_up_radius: int = 25  # critic updates either side of a blow-up counted as "around" it
+    # probe adam: generated images per sample-quality evaluation (every train.eval_every),
+    # against every held-out digit. 1000 as curve (issue #4's minimum): FCD from fewer samples
+    # is biased and noisy, and a blow-up counts only when the next evaluation is worse.
+    eval_samples: int = 1000
 
 
 @dataclass

@@ -3,17 +3,29 @@
 Protocol (P1 section 2.2): train a DCGAN (non-saturating cost, Adam, the DCGAN recipe),
 keep a generator snapshot after each requested epoch, then for each snapshot freeze the
 generator and train a fresh discriminator. Every ``measure_every`` discriminator
-iterations, on one batch of noise z, record the discriminator's loss and accuracy and the
-L2 norm (over all generator parameters) of the gradient of both generator costs:
+iterations, record the discriminator's loss and accuracy (on the real batch of its last
+update and one batch of G(z)) and, on K = ``fig2.grad_batches`` independent noise batches
+z_1..z_K (each a training-sized batch), the gradient g_k of both generator costs with
+respect to all generator parameters, with g_bar their mean:
 
-    grad_norm_original = || d/dtheta E log(1 - D(G(z))) ||   (P1 Fig. 2: vanishes)
-    grad_norm_logd     = || d/dtheta E -log D(G(z)) ||       (P1 Fig. 3: does not)
+    grad_norm_original = || g_bar ||,  g_k = d/dtheta E log(1 - D(G(z_k)))   (P1 Fig. 2: vanishes)
+    grad_norm_logd     = || g_bar ||,  g_k = d/dtheta E -log D(G(z_k))       (P1 Fig. 3: does not)
+    grad_var_original, grad_var_logd = mean_k || g_k - g_bar ||^2            (P1 Fig. 3: grows)
+
+The measurement draws its noise from a random stream of its own, so measuring (and K, and
+``measure_every``) never moves the global stream that trains the discriminator.
+
+Then the update-quality probe (P1 Fig. 3: "all these gradients lead to updates that lower
+sample quality notoriously"): a copy of the snapshot takes ``fig2.probe_steps`` generator
+steps (Adam, the DCGAN recipe) against the trained, frozen discriminator with each cost, and
+sample quality (FCD, pixel EMD against the held-out images) is measured before and after.
+The trained discriminators are saved next to their CSVs, so the probe never retrains them.
 
 With instance noise on (``objective.instance_noise_std > 0``, P1 section 3; what
 ``wgan-repro probe noise`` does), the from-scratch discriminator sees real and generated
-images with N(0, std^2) added, in training and in the measurement, so the norms are those of
-the noisy game. The snapshots themselves always come from the plain DCGAN recipe, so runs
-with and without noise share them.
+images with N(0, std^2) added, in training, in the measurement and in the probe, so the
+numbers are those of the noisy game. The snapshots themselves always come from the plain
+DCGAN recipe, so runs with and without noise share them.
 
 The frozen generator keeps batch norm in training mode (batch statistics), the mode it was
 trained in and the one the reference code samples with; its weights never change.
@@ -21,7 +33,9 @@ trained in and the one the reference code samples with; its weights never change
 
 from __future__ import annotations
 
+import copy
 import math
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -29,9 +43,11 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from wgan_repro import claims
 from wgan_repro.checkpoint import verified_load
 from wgan_repro.data import load_dataset, make_batches
 from wgan_repro.errors import ConfigError
+from wgan_repro.experiments.quality import make_evaluator
 from wgan_repro.models import build_critic, build_generator
 from wgan_repro.objectives import (
     add_instance_noise,
@@ -43,20 +59,32 @@ from wgan_repro.objectives import (
 )
 from wgan_repro.results import (
     FIG2_COLUMNS,
+    FIG2_UPDATE_QUALITY_COLUMNS,
     config_hash,
     locked,
     read_csv,
     remove_stale_temporaries,
-    update_claims,
     write_csv,
     write_json,
     write_text,
+    write_with,
 )
-from wgan_repro.train import make_optimizer, semantic_config, setup_runtime, train
+from wgan_repro.train import (
+    make_optimizer,
+    preserved_buffers,
+    semantic_config,
+    setup_runtime,
+    train,
+)
 
 INSTANCE_NOISE_KEYS = ("instance_noise_std", "instance_noise_final_std",
                        "instance_noise_anneal_iters")  # objective keys of P1 section 3's noise
-EDGE_FRACTION = 0.05  # "first and last 5% of D iterations" (issue #3's claim definition)
+# Part of every per-seed folder's identity: raise it whenever the discriminator runs' CSVs or
+# what they measure change, so CSVs of an older measurement are never reused.
+MEASUREMENT_VERSION = 2  # 2: K noise batches, gradient variance, measurement noise of its own
+# The probe's generator costs, as named in FIG2_UPDATE_QUALITY_COLUMNS's "cost".
+UPDATE_QUALITY_COSTS = {"logd": gan_nonsaturating_generator_loss,
+                        "original": gan_minimax_generator_loss}
 
 
 def validate_fig2(cfg: DictConfig) -> None:
@@ -67,31 +95,101 @@ def validate_fig2(cfg: DictConfig) -> None:
         raise ConfigError(f"fig2.epochs must be strictly increasing, got {epochs}")
     if cfg.fig2.d_iters < 1 or cfg.fig2.measure_every < 1:
         raise ConfigError("fig2.d_iters and fig2.measure_every must be >= 1")
+    if cfg.fig2.grad_batches < 1:
+        raise ConfigError(f"fig2.grad_batches must be >= 1, got {cfg.fig2.grad_batches}")
+    if cfg.fig2.probe_steps < 0:
+        raise ConfigError(f"fig2.probe_steps must be >= 0 (0 = no update-quality probe), "
+                          f"got {cfg.fig2.probe_steps}")
+    if cfg.fig2.eval_samples < 2:
+        raise ConfigError(f"fig2.eval_samples must be >= 2, got {cfg.fig2.eval_samples}")
     if cfg.objective.loss == "wasserstein":
         raise ConfigError("fig2 trains a standard GAN: use objective=gan_nonsaturating or gan_minimax")
 
 
 # ---- the measurement ----------------------------------------------------------------------------
-def flat_grad_norm(grads: list[torch.Tensor]) -> torch.Tensor:
-    """L2 norm of all gradients taken as one vector."""
-    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+def noise_stream(device: torch.device, **key: Any) -> torch.Generator:
+    """A random stream of its own, seeded by ``key`` (purpose, seed, snapshot, ...): drawing
+    from it never moves the global stream that trains the discriminator, and no two keys
+    share numbers."""
+    return torch.Generator(device=device).manual_seed(int(config_hash(key), 16))
 
 
-def generator_grad_norms(generator: torch.nn.Module, logits_fake: torch.Tensor
-                         ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Norms of the gradients of both generator costs w.r.t. all generator parameters, from
-    the discriminator's logits on G(z) (built with a graph through the generator)."""
+def with_instance_noise(x: torch.Tensor, std: float, stream: torch.Generator) -> torch.Tensor:
+    """``objectives.add_instance_noise``, its noise drawn from ``stream`` (0 draws nothing)."""
+    if std <= 0:
+        return x
+    return x + std * torch.randn(x.shape, generator=stream, device=x.device, dtype=x.dtype)
+
+
+def generator_gradients(generator: torch.nn.Module, logits_fake: torch.Tensor
+                        ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gradients of both generator costs (original, -log D) w.r.t. all generator parameters,
+    each flattened into one vector, from the discriminator's logits on G(z) (built with a
+    graph through the generator)."""
     params = [p for p in generator.parameters()]
     original = torch.autograd.grad(gan_minimax_generator_loss(logits_fake), params,
                                    retain_graph=True)
     logd = torch.autograd.grad(gan_nonsaturating_generator_loss(logits_fake), params)
-    return flat_grad_norm(list(original)), flat_grad_norm(list(logd))
+    flat = lambda grads: torch.cat([g.reshape(-1) for g in grads])  # noqa: E731
+    return flat(original), flat(logd)
+
+
+def generator_grad_norms(generator: torch.nn.Module, logits_fake: torch.Tensor
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
+    """L2 norms of both costs' gradients on one batch (benchmarks/run.py times this)."""
+    original, logd = generator_gradients(generator, logits_fake)
+    return torch.linalg.vector_norm(original), torch.linalg.vector_norm(logd)
+
+
+def minibatch_gradient_stats(gradients: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(||g_bar||, mean_k ||g_k - g_bar||^2) of K flattened gradients g_k, one per row.
+
+    The variance is the mean of squared distances to the mean (K = 1 gives 0), computed from
+    the differences, never as E||g||^2 - ||g_bar||^2, which cancels catastrophically in fp32.
+    """
+    mean = gradients.mean(dim=0)
+    variance = (gradients - mean).square().sum(dim=1).mean()
+    return torch.linalg.vector_norm(mean), variance
+
+
+def measure(cfg: DictConfig, generator: torch.nn.Module, discriminator: torch.nn.Module,
+            real: torch.Tensor, std: float, stream: torch.Generator) -> dict[str, float]:
+    """One row's numbers (FIG2_COLUMNS): the discriminator's loss and accuracy on ``real`` and
+    the first fake batch, and both costs' gradient norm and minibatch variance over
+    ``fig2.grad_batches`` noise batches, all noise drawn from ``stream``.
+
+    The real batch's noise is drawn first and each fake batch's right after its z, so a
+    larger K only appends batches: the loss, the accuracy and z_1 stay as they were."""
+    discriminator.requires_grad_(False)  # gradients for G's parameters only
+    noisy_real = with_instance_noise(real, std, stream)
+    grads_original, grads_logd = [], []
+    for k in range(cfg.fig2.grad_batches):
+        z = torch.randn(cfg.train.batch_size, cfg.generator.nz, device=real.device,
+                        dtype=real.dtype, generator=stream)
+        logits = discriminator(with_instance_noise(generator(z), std, stream))
+        original, logd = generator_gradients(generator, logits)
+        grads_original.append(original)
+        grads_logd.append(logd)
+        if k == 0:
+            logits_fake = logits.detach()
+    norm_original, var_original = minibatch_gradient_stats(torch.stack(grads_original))
+    norm_logd, var_logd = minibatch_gradient_stats(torch.stack(grads_logd))
+    with torch.no_grad():
+        logits_real = discriminator(noisy_real)
+        values = torch.stack([gan_discriminator_loss(logits_real, logits_fake),
+                              discriminator_accuracy(logits_real, logits_fake),
+                              norm_original, norm_logd, var_original, var_logd]).tolist()
+    discriminator.requires_grad_(True)
+    names = ("d_loss", "d_accuracy", "grad_norm_original", "grad_norm_logd",
+             "grad_var_original", "grad_var_logd")
+    return dict(zip(names, values, strict=True))
 
 
 def train_discriminator_from_scratch(cfg: DictConfig, generator: torch.nn.Module, batches,
                                      sample_shape, device: torch.device, epoch: int,
-                                     progress=None) -> list[list[float]]:
-    """Train a fresh discriminator against the frozen ``generator``; rows of FIG2_COLUMNS."""
+                                     progress=None) -> tuple[list[dict], torch.nn.Module]:
+    """Train a fresh discriminator against the frozen ``generator``; returns the rows (dicts
+    keyed by FIG2_COLUMNS) and the trained discriminator."""
     torch.manual_seed(cfg.seed)  # the same initial D for every snapshot of a seed
     discriminator = build_critic(cfg.critic, sample_shape).to(device)
     optimizer = make_optimizer(cfg.optim, discriminator.parameters())
@@ -99,25 +197,20 @@ def train_discriminator_from_scratch(cfg: DictConfig, generator: torch.nn.Module
     every, d_iters = cfg.fig2.measure_every, cfg.fig2.d_iters
     noise = build_objective(cfg.objective).instance_noise  # std per D iteration; 0 = off
     generator.train()  # batch statistics, as the generator was trained (see module doc)
-    rows: list[list[float]] = []
+    rows: list[dict] = []
 
-    def measure(d_iter: int, real: torch.Tensor) -> None:
+    def record(d_iter: int, real: torch.Tensor) -> None:
         std = noise(max(d_iter - 1, 0))  # the level of the update just made
-        discriminator.requires_grad_(False)  # gradients for G's parameters only
-        fake_images = generator(torch.randn(batch_size, nz, device=device))
-        logits_fake = discriminator(add_instance_noise(fake_images, std))
-        norm_original, norm_logd = generator_grad_norms(generator, logits_fake)
-        with torch.no_grad():
-            logits_real = discriminator(add_instance_noise(real, std))
-            fake = logits_fake.detach()
-            values = torch.stack([gan_discriminator_loss(logits_real, fake),
-                                  discriminator_accuracy(logits_real, fake),
-                                  norm_original, norm_logd]).tolist()
-        discriminator.requires_grad_(True)
-        rows.append([epoch, cfg.seed, d_iter, *values, std])
+        # One stream per measured iteration: its numbers do not depend on K or measure_every.
+        stream = noise_stream(device, purpose="measurement", seed=cfg.seed, epoch=epoch,
+                              d_iter=d_iter)
+        with preserved_buffers(discriminator):  # measuring leaves D's running statistics be
+            values = measure(cfg, generator, discriminator, real, std, stream)
+        rows.append({"epoch": epoch, "seed": cfg.seed, "d_iter": d_iter, **values,
+                     "instance_noise_std": std})
 
     real = batches.next()
-    measure(0, real)  # the untrained discriminator's starting point
+    record(0, real)  # the untrained discriminator's starting point
     for d_iter in range(1, d_iters + 1):
         real = batches.next()
         with torch.no_grad():  # the discriminator step needs no graph through G
@@ -129,9 +222,42 @@ def train_discriminator_from_scratch(cfg: DictConfig, generator: torch.nn.Module
         loss.backward()
         optimizer.step()
         if d_iter % every == 0 or d_iter == d_iters:
-            measure(d_iter, real)
+            record(d_iter, real)
             if progress is not None:
                 progress(d_iter, rows[-1])
+    return rows, discriminator
+
+
+# ---- the update-quality probe (P1 Fig. 3: "updates that lower sample quality") -------------------
+def update_quality_rows(cfg: DictConfig, generator: torch.nn.Module,
+                        discriminator: torch.nn.Module, epoch: int, evaluate) -> list[dict]:
+    """Rows of FIG2_UPDATE_QUALITY_COLUMNS: sample quality of the snapshot ``generator``
+    (steps 0, one evaluation shared by both costs) and of a copy of it after
+    ``fig2.probe_steps`` steps of each cost against the frozen ``discriminator``."""
+    steps = cfg.fig2.probe_steps
+    # The noise level of the discriminator's last update: the game it was trained for.
+    std = build_objective(cfg.objective).instance_noise(max(cfg.fig2.d_iters - 1, 0))
+    generator.train()  # batch statistics, as everywhere in fig2
+    discriminator.requires_grad_(False)  # frozen: gradients for the generator copy only
+    before = evaluate(generator)
+    rows = []
+    for cost, loss_of in UPDATE_QUALITY_COSTS.items():
+        moved = copy.deepcopy(generator)
+        optimizer = make_optimizer(cfg.optim, moved.parameters())  # fresh: the DCGAN recipe
+        # The same stream for both costs: they see the same z (and noise) sequence.
+        stream = noise_stream(next(moved.parameters()).device, purpose="update_quality",
+                              seed=cfg.seed, epoch=epoch)
+        with preserved_buffers(discriminator):  # both costs face the very same D
+            for _ in range(steps):
+                z = torch.randn(cfg.train.batch_size, cfg.generator.nz, generator=stream,
+                                device=stream.device)
+                loss = loss_of(discriminator(with_instance_noise(moved(z), std, stream)))
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+        after = evaluate(moved)
+        rows += [{"epoch": epoch, "seed": cfg.seed, "cost": cost, "steps": 0, **before},
+                 {"epoch": epoch, "seed": cfg.seed, "cost": cost, "steps": steps, **after}]
     return rows
 
 
@@ -151,8 +277,10 @@ def snapshot_run_config(cfg: DictConfig, batches_per_epoch: int) -> DictConfig:
     return snap
 
 
-def run_fig2(cfg: DictConfig) -> dict[str, Any]:
-    """One seed of the protocol; returns the path of its grad_norms.csv and timings."""
+def run_fig2(cfg: DictConfig, update_quality: bool = True) -> dict[str, Any]:
+    """One seed of the protocol. Returns the paths of its discriminator runs' CSVs ("files"),
+    of its update-quality CSVs ("update_quality_files": empty when ``update_quality`` is
+    False, as `probe noise` asks, or fig2.probe_steps is 0) and timings."""
     validate_fig2(cfg)
     device = setup_runtime(cfg)
     started = time.perf_counter()
@@ -165,47 +293,94 @@ def run_fig2(cfg: DictConfig) -> dict[str, Any]:
     dcgan = train(snap_cfg)
     dcgan_dir = Path(dcgan["run_dir"])
     if dcgan["diverged"]:  # a result: this seed has no snapshots, the other seeds go on
-        return {"seed": cfg.seed, "files": [], "dcgan_run": str(dcgan_dir),
-                "diverged_at": dcgan["diverged_at"], "seconds": time.perf_counter() - started}
+        return {"seed": cfg.seed, "files": [], "update_quality_files": [],
+                "dcgan_run": str(dcgan_dir), "diverged_at": dcgan["diverged_at"],
+                "seconds": time.perf_counter() - started}
 
-    # Each (snapshot, seed) discriminator run is cached by everything it depends on.
-    identity = {"dcgan": semantic_config(snap_cfg), "fig2": {
-        "d_iters": cfg.fig2.d_iters, "measure_every": cfg.fig2.measure_every}}
-    noise = {key: cfg.objective[key] for key in INSTANCE_NOISE_KEYS}
-    if noise["instance_noise_std"] > 0 or noise["instance_noise_final_std"] > 0:
-        identity["instance_noise"] = noise  # absent when off: plain fig2 runs keep their cache
-    seed_dir = Path(cfg.results_dir) / "fig2" / "runs" / f"s{cfg.seed}-{config_hash(identity)}"
-    generator = build_generator(cfg.generator, data.sample_shape).to(device)
+    seed_dir = (Path(cfg.results_dir) / "fig2" / "runs"
+                / f"s{cfg.seed}-{run_identity_hash(cfg, snap_cfg)}")
+    probing = update_quality and cfg.fig2.probe_steps > 0
+    if probing and data.heldout is None:
+        print(f"fig2: no update-quality probe: data={cfg.data.name} has no held-out split to "
+              "measure sample quality against (fig2.probe_steps=0 silences this)",
+              file=sys.stderr, flush=True)
+        probing = False
     timings = {"dcgan_seconds": time.perf_counter() - started}
     # fig2 and probe noise share these runs: a second process waits, then reuses them.
     with locked(seed_dir / ".lock", f"fig2 runs {seed_dir}"):
         remove_stale_temporaries(seed_dir)
-        files = _discriminator_runs(cfg, data, generator, dcgan_dir, batches_per_epoch, seed_dir,
-                                    device, timings)
-    return {"seed": cfg.seed, "files": files, "dcgan_run": str(dcgan_dir),
-            "seconds": time.perf_counter() - started, **timings}
+        files, quality_files = _discriminator_runs(
+            cfg, data, dcgan_dir, batches_per_epoch, seed_dir, device, timings, probing)
+    return {"seed": cfg.seed, "files": files, "update_quality_files": quality_files,
+            "dcgan_run": str(dcgan_dir), "seconds": time.perf_counter() - started, **timings}
 
 
-def _discriminator_runs(cfg, data, generator, dcgan_dir, batches_per_epoch, seed_dir, device,
-                        timings) -> list[str]:
-    """One discriminator from scratch per requested snapshot, each CSV reused when present."""
-    files = []
+def run_identity_hash(cfg: DictConfig, snap_cfg: DictConfig) -> str:
+    """Content address of a seed's discriminator runs: everything their CSVs depend on."""
+    identity = {"dcgan": semantic_config(snap_cfg),
+                "fig2": {"d_iters": cfg.fig2.d_iters, "measure_every": cfg.fig2.measure_every},
+                "measurement": {"grad_batches": cfg.fig2.grad_batches,
+                                "version": MEASUREMENT_VERSION}}
+    noise = {key: cfg.objective[key] for key in INSTANCE_NOISE_KEYS}
+    if noise["instance_noise_std"] > 0 or noise["instance_noise_final_std"] > 0:
+        identity["instance_noise"] = noise  # absent when off: runs without noise share a folder
+    return config_hash(identity)
+
+
+def update_quality_path(cfg: DictConfig, seed_dir: Path, epoch: int) -> Path:
+    """The probe's CSV for one snapshot, named by the settings it depends on beyond the
+    folder's identity."""
+    return (seed_dir / f"epoch_{epoch:03d}_update_quality-steps{cfg.fig2.probe_steps}"
+            f"-samples{cfg.fig2.eval_samples}.csv")
+
+
+def _discriminator_runs(cfg, data, dcgan_dir, batches_per_epoch, seed_dir, device, timings,
+                        probing) -> tuple[list[str], list[str]]:
+    """One discriminator from scratch per requested snapshot (its CSV and weights reused when
+    present), then, if ``probing``, the update-quality probe against it (reused too)."""
+    generator = build_generator(cfg.generator, data.sample_shape).to(device)
+    evaluate = None  # built on first need: it loads (or trains once) the classifier
+    files, quality_files = [], []
     for epoch in cfg.fig2.epochs:
         out = seed_dir / f"epoch_{epoch:03d}.csv"
+        weights = seed_dir / f"epoch_{epoch:03d}_discriminator.pt"
+        quality = update_quality_path(cfg, seed_dir, epoch)
         files.append(str(out))
-        if out.exists():
+        quality_files += [str(quality)] if probing else []
+        trained = out.exists() and weights.exists()
+        if trained and (quality.exists() or not probing):
             continue  # finished before: reuse
         snapshot = dcgan_dir / "snapshots" / f"gen_iter_{epoch * batches_per_epoch:06d}.pt"
         generator.load_state_dict(verified_load(snapshot, "generator snapshot", device))
-        batches = make_batches(data, cfg.train.batch_size, cfg.seed, device)
-        t0 = time.perf_counter()
-        rows = train_discriminator_from_scratch(
-            cfg, generator, batches, data.sample_shape, device, epoch,
-            progress=_progress_printer(cfg, epoch))
-        timings[f"epoch_{epoch}_seconds"] = time.perf_counter() - t0
-        write_csv(out, [dict(zip(FIG2_COLUMNS, r)) for r in rows], FIG2_COLUMNS)
+        if trained:
+            discriminator = build_critic(cfg.critic, data.sample_shape).to(device)
+            discriminator.load_state_dict(verified_load(weights, "fig2 discriminator", device))
+        else:
+            discriminator = _train_and_save(cfg, data, generator, epoch, out, weights, device,
+                                            timings)
+        if probing:
+            evaluate = evaluate or make_evaluator(cfg, cfg.fig2.eval_samples)[0]
+            t0 = time.perf_counter()
+            rows = update_quality_rows(cfg, generator, discriminator, epoch, evaluate)
+            timings[f"epoch_{epoch}_update_quality_seconds"] = time.perf_counter() - t0
+            write_csv(quality, rows, FIG2_UPDATE_QUALITY_COLUMNS)
+            _show_update_quality(cfg, epoch, rows)
     write_text(seed_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
-    return files
+    return files, quality_files
+
+
+def _train_and_save(cfg, data, generator, epoch, out, weights, device, timings):
+    """Train one discriminator from scratch; its weights are written before its CSV, so a
+    CSV on disk always has its discriminator next to it."""
+    batches = make_batches(data, cfg.train.batch_size, cfg.seed, device)
+    t0 = time.perf_counter()
+    rows, discriminator = train_discriminator_from_scratch(
+        cfg, generator, batches, data.sample_shape, device, epoch,
+        progress=_progress_printer(cfg, epoch))
+    timings[f"epoch_{epoch}_seconds"] = time.perf_counter() - t0
+    write_with(weights, lambda tmp: torch.save(discriminator.state_dict(), tmp))
+    write_csv(out, rows, FIG2_COLUMNS)
+    return discriminator
 
 
 def _progress_printer(cfg, epoch):
@@ -216,130 +391,80 @@ def _progress_printer(cfg, epoch):
     def show(d_iter, row):
         if d_iter % step == 0 or d_iter == cfg.fig2.d_iters:
             print(f"[fig2 seed {cfg.seed} epoch {epoch}] D iter {d_iter}/{cfg.fig2.d_iters}  "
-                  f"acc {row[4]:.3f}  |grad original| {row[5]:.3g}  |grad -log D| {row[6]:.3g}",
-                  flush=True)
+                  f"acc {row['d_accuracy']:.3f}  |grad original| {row['grad_norm_original']:.3g}"
+                  f"  |grad -log D| {row['grad_norm_logd']:.3g}  "
+                  f"var -log D {row['grad_var_logd']:.3g}", flush=True)
 
     return show
 
 
+def _show_update_quality(cfg, epoch, rows) -> None:
+    if cfg.progress == "none":
+        return
+    after = "  ".join(f"{r['cost']} {r['fcd']:.3g}" for r in rows if r["steps"] > 0)
+    print(f"[fig2 seed {cfg.seed} epoch {epoch}] FCD {rows[0]['fcd']:.3g} before, after "
+          f"{cfg.fig2.probe_steps} generator steps: {after}", flush=True)
+
+
 # ---- all seeds: the figure data, the summary, the claims ----------------------------------------
 def aggregate(results_dir: Path, files: list[str], source: str,
-              diverged: dict[int, int] | None = None) -> dict[str, Any]:
-    """Concatenate every seed's CSVs, summarise per epoch, compute the claims, plot.
+              diverged: dict[int, int] | None = None,
+              update_quality_files: list[str] = ()) -> dict[str, Any]:
+    """Concatenate every seed's CSVs (grad_norms.csv, update_quality.csv), summarise per
+    epoch, judge the claims (wgan_repro.claims, from those files), plot.
 
     ``diverged`` maps the seeds whose DCGAN hit NaN/Inf to that generator iteration: they
     have no snapshots, are left out and said so in summary.json and in the claims' source.
     """
-    import pandas as pd
-
     from wgan_repro import plots
 
     diverged = dict(sorted((diverged or {}).items()))
-    source += diverged_note(diverged)
     out_dir = Path(results_dir) / "fig2"
-    frames = [read_csv(Path(f), FIG2_COLUMNS) for f in files]
-    frame = (pd.concat(frames, ignore_index=True) if frames
-             else pd.DataFrame(columns=list(FIG2_COLUMNS)))
-    frame = frame.sort_values(["epoch", "seed", "d_iter"]).reset_index(drop=True)
+    frame = _concatenated(files, FIG2_COLUMNS, ["epoch", "seed", "d_iter"])
     write_csv(out_dir / "grad_norms.csv", frame.to_dict("records"), FIG2_COLUMNS)
+    updates_path = out_dir / "update_quality.csv"
+    if update_quality_files:
+        updates = _concatenated(update_quality_files, FIG2_UPDATE_QUALITY_COLUMNS,
+                                ["epoch", "seed", "cost", "steps"])
+        write_csv(updates_path, updates.to_dict("records"), FIG2_UPDATE_QUALITY_COLUMNS)
+    else:
+        updates_path.unlink(missing_ok=True)  # an older probe's file would not match this run
     summary = summarize(frame)
     summary["diverged_dcgan"] = {str(s): i for s, i in diverged.items()}
-    claims = (claims_from_summary(summary, source) if summary["epochs"]
-              else no_data_claims("every seed's DCGAN diverged: no snapshots", source))
-    summary["claims"] = claims
+    summary["source"] = source + claims.diverged_note(diverged)
     write_json(out_dir / "summary.json", summary)
-    update_claims(Path(results_dir), "fig2", claims)
+    summary["claims"] = claims.record(Path(results_dir), "fig2")
     if summary["epochs"]:
         plots.plot_fig2(out_dir / "grad_norms.csv", out_dir)
+    if update_quality_files:
+        plots.plot_fig2_update_quality(updates_path, out_dir)
     return summary
 
 
-def diverged_note(diverged: dict[int, int]) -> str:
-    """What a claim's source says about seeds left out because their DCGAN diverged."""
-    if not diverged:
-        return ""
-    return "; left out, DCGAN diverged: " + ", ".join(
-        f"seed {s} at generator iteration {i}" for s, i in sorted(diverged.items()))
+def _concatenated(files: list[str], columns, order: list[str]):
+    import pandas as pd
 
-
-def edge_medians(group, column):
-    """Medians of `column` over the first and last EDGE_FRACTION of D iterations, all seeds."""
-    d_max = group["d_iter"].max()
-    width = max(EDGE_FRACTION * d_max, 1)
-    first = group.loc[group["d_iter"] <= width, column].median()
-    last = group.loc[group["d_iter"] >= d_max - width, column].median()
-    return float(first), float(last)
+    frames = [read_csv(Path(f), columns) for f in files]
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(columns))
+    return frame.sort_values(order).reset_index(drop=True)
 
 
 def summarize(frame) -> dict[str, Any]:
-    import numpy as np
-
+    """Per snapshot, seed medians of what the figures show: each quantity at d_iter 0 (the
+    untrained discriminator), over the first and over the last 5% of D iterations. The
+    verdicts are judged in wgan_repro.claims from grad_norms.csv itself."""
+    columns = ("grad_norm_original", "grad_norm_logd", "grad_var_original", "grad_var_logd",
+               "d_accuracy")
+    edges = {c: claims.per_seed_edges(frame, c) for c in columns}
     epochs: dict[str, Any] = {}
     for epoch, group in frame.groupby("epoch"):
-        first_o, last_o = edge_medians(group, "grad_norm_original")
-        first_l, last_l = edge_medians(group, "grad_norm_logd")
-        second_half = group[group["d_iter"] >= group["d_iter"].max() / 2]
-        spread = {c: float(second_half.groupby("seed")[c].apply(lambda v: np.log10(v).std()).median())
-                  for c in ("grad_norm_original", "grad_norm_logd")}
-        epochs[str(int(epoch))] = {
-            "seeds": sorted(int(s) for s in group["seed"].unique()),
-            "d_iters": int(group["d_iter"].max()),
-            "grad_norm_original_first": first_o, "grad_norm_original_last": last_o,
-            "grad_norm_logd_first": first_l, "grad_norm_logd_last": last_l,
-            "orders_decayed_original": math.log10(first_o / last_o),
-            # Context, not the verdict: from the untrained discriminator's norm (d_iter 0),
-            # which is how P1 counts "5 orders of magnitude after 4000 iterations".
-            "orders_decayed_original_from_start": math.log10(
-                group.loc[group["d_iter"] == 0, "grad_norm_original"].median() / last_o),
-            "logd_over_original_last": last_l / last_o,
-            "log10_spread_second_half_original": spread["grad_norm_original"],
-            "log10_spread_second_half_logd": spread["grad_norm_logd"],
-            "d_accuracy_last": edge_medians(group, "d_accuracy")[1],
-            "d_accuracy_max": float(group["d_accuracy"].max()),
-        }
+        entry: dict[str, Any] = {"seeds": sorted(int(s) for s in group["seed"].unique()),
+                                 "d_iters": int(group["d_iter"].max())}
+        for column, table in edges.items():
+            mine = table[table["epoch"] == epoch]
+            for edge in ("start", "first", "last"):
+                entry[f"{column}_{edge}"] = float(mine[edge].median())
+        entry["orders_decayed_original_from_start"] = math.log10(
+            entry["grad_norm_original_start"] / entry["grad_norm_original_last"])
+        epochs[str(int(epoch))] = entry
     return {"epochs": epochs}
-
-
-# The claims, as (claim, what the paper reports); their order is claims.csv's.
-CLAIMS = (
-    ("original-cost gradient norm vanishes as D is trained (P1 Fig. 2): >= 1 order of magnitude "
-     "for every snapshot, >= 3 for the best",
-     "up to 5 orders of magnitude after 4000 D iterations"),
-    ("-log D cost gradient does not vanish (P1 Fig. 3): at the end >= 100x the original-cost "
-     "norm, and noisier",
-     "grows and fluctuates while the original-cost norm vanishes"),
-    ("the discriminator trained from scratch becomes near perfect (P1 Fig. 1): accuracy >= 0.99",
-     "accuracy 1.0, error -> 0"),
-)
-
-
-def no_data_claims(reason: str, source: str) -> list[dict[str, str]]:
-    """Every claim inconclusive, for ``reason``."""
-    return [{"claim": claim, "paper_value": paper, "measured_value": reason,
-             "verdict": "inconclusive", "source": source} for claim, paper in CLAIMS]
-
-
-def claims_from_summary(summary: dict, source: str) -> list[dict[str, str]]:
-    ep = summary["epochs"]
-    orders = {e: v["orders_decayed_original"] for e, v in ep.items()}
-    from_start = {e: v["orders_decayed_original_from_start"] for e, v in ep.items()}
-    ratio = {e: v["logd_over_original_last"] for e, v in ep.items()}
-    noisier = {e: v["log10_spread_second_half_logd"] > v["log10_spread_second_half_original"]
-               for e, v in ep.items()}
-    accuracy = {e: v["d_accuracy_last"] for e, v in ep.items()}
-    fmt = lambda d, f: ", ".join(f"epoch {e}: {f(v)}" for e, v in d.items())  # noqa: E731
-
-    decays = all(o >= 1 for o in orders.values()) and max(orders.values()) >= 3
-    not_vanishing = all(r >= 100 for r in ratio.values()) and all(noisier.values())
-    accurate = all(a >= 0.99 for a in accuracy.values())
-    verdict = lambda ok: "reproduced" if ok else "not reproduced"  # noqa: E731
-    measured = [
-        ("orders decayed (first/last 5% medians): " + fmt(orders, lambda v: f"{v:.2f}")
-         + "; from the untrained D: " + fmt(from_start, lambda v: f"{v:.2f}"), decays),
-        ("last-5% ratio: " + fmt(ratio, lambda v: f"{v:.3g}") + "; noisier: "
-         + fmt(noisier, lambda v: "yes" if v else "no"), not_vanishing),
-        ("last-5% accuracy: " + fmt(accuracy, lambda v: f"{v:.3f}"), accurate),
-    ]
-    return [{"claim": claim, "paper_value": paper, "measured_value": value,
-             "verdict": verdict(ok), "source": source}
-            for (claim, paper), (value, ok) in zip(CLAIMS, measured, strict=True)]

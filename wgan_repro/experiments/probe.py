@@ -6,13 +6,16 @@ learning rates ... the cosine between the Adam step and the gradient usually tur
 at times when this loss blew up". We train Algorithm 1 twice at the same high learning rate,
 once with Adam (beta1 > 0) and once with RMSProp, and record for every critic update the
 cosine between the optimiser's step (weights after minus before, before clipping) and the
-negative gradient, with the critic's estimate E f(real) - E f(fake) on that update's batch.
-RMSProp's step is the gradient divided element-wise by a positive scale, so its cosine is
-positive by construction; Adam's carries momentum and can point against the gradient.
+negative gradient, with the critic's estimate E f(real) - E f(fake) on that update's batch,
+and every ``train.eval_every`` generator iterations the samples' quality (P2: "as the loss
+blew up and samples got worse"). RMSProp's step is the gradient divided element-wise by a
+positive scale, so its cosine is positive by construction; Adam's carries momentum and can
+point against the gradient.
 
 ``probe noise`` (P1 section 3): the fig2 protocol (a discriminator trained from scratch
-against frozen DCGAN snapshots) with and without instance noise on the discriminator's
-inputs; without it the original-cost gradient norm vanishes, with it it should not.
+against frozen DCGAN snapshots) without instance noise on the discriminator's inputs (the
+control) and with it at each configured fixed std; without it the original-cost gradient
+norm vanishes, with it it should not.
 """
 
 from __future__ import annotations
@@ -28,17 +31,20 @@ from typing import Any
 import torch
 from omegaconf import DictConfig
 
+from wgan_repro import claims
 from wgan_repro.errors import ConfigError
+from wgan_repro.experiments.quality import make_evaluator
 from wgan_repro.results import (
     FIG2_COLUMNS,
     PROBE_ADAM_COLUMNS,
+    PROBE_ADAM_QUALITY_COLUMNS,
     PROBE_ADAM_STEP_COLUMNS,
     PROBE_NOISE_COLUMNS,
     read_csv,
-    update_claims,
     write_csv,
     write_json,
 )
+from wgan_repro.schema import POINT_DATASETS
 from wgan_repro.train import run_dir_for, train
 
 
@@ -86,17 +92,18 @@ class StepCosineRecorder:
 
 
 # ---- probe adam -----------------------------------------------------------------------------------
-# Verdict rules (issue #6), named here so a reader sees every rule in one place.
-NEGATIVE_SHARE_MIN = 0.01  # Adam: >= 1% of critic updates climb the loss (cosine < 0) ...
-RMSPROP_SHARE_FACTOR = 0.1  # ... and RMSProp <= a tenth of Adam's share ("not, or far less")
-CLUSTER_ENRICHMENT = 2.0  # negative cosines >= 2x as frequent near blow-ups as overall
 
-
-def validate_probe(cfg: DictConfig, arms: tuple[str, ...]) -> None:
+def validate_probe(cfg: DictConfig, required: tuple[str, ...], extra_arms: bool = False
+                   ) -> None:
+    """probe.arms defines exactly ``required`` or, with ``extra_arms``, those and at least one
+    more; and the probe's other settings are usable."""
     p = cfg.probe
-    if set(p.arms) != set(arms):
-        raise ConfigError(f"probe.arms must define exactly {', '.join(arms)}, got "
-                          f"{', '.join(p.arms) or 'none'}")
+    got = ', '.join(p.arms) or 'none'
+    if not extra_arms and set(p.arms) != set(required):
+        raise ConfigError(f"probe.arms must define exactly {', '.join(required)}, got {got}")
+    if extra_arms and (not set(required) <= set(p.arms) or len(p.arms) == len(required)):
+        raise ConfigError(f"probe.arms must define {', '.join(required)} and at least one other "
+                          f"arm, got {got}")
     if not p.seeds:
         raise ConfigError("probe.seeds is empty")
     errors = [f"probe.{k} must be >= 1, got {p[k]}" for k in ("jump_window", "blow_up_radius")
@@ -108,31 +115,48 @@ def validate_probe(cfg: DictConfig, arms: tuple[str, ...]) -> None:
 
 
 ADAM_ARMS = ("adam", "rmsprop")
-NOISE_ARMS = ("without_noise", "with_noise")
+NOISE_CONTROL = "without_noise"  # probe noise's one required arm; the others are noise levels
+RUN_QUALITY_COLUMNS = ("gen_iter", "emd", "fcd")  # a run's quality.csv (train + make_evaluator)
 
 
 def validate_probe_adam(cfg: DictConfig) -> None:
     validate_probe(cfg, ADAM_ARMS)
     if cfg.objective.loss != "wasserstein":
         raise ConfigError("probe adam trains a WGAN critic: use objective=wgan_clip")
+    if cfg.data.name in (*POINT_DATASETS, "lsun"):  # LSUN streams: no held-out split
+        raise ConfigError(f"probe adam measures sample quality against held-out images, which "
+                          f"data={cfg.data.name} has not: use digits, mnist, cifar10 or "
+                          "image_folder")
+    if not cfg.train.eval_every:
+        raise ConfigError("probe adam needs train.eval_every: a blow-up counts only when the "
+                          "next sample-quality evaluation is worse")
+    if cfg.probe.eval_samples < 2:
+        raise ConfigError(f"probe.eval_samples must be >= 2, got {cfg.probe.eval_samples}")
 
 
 def run_probe_adam(cfg: DictConfig) -> dict[str, Any]:
-    """One arm (``probe.arm``), one seed: Algorithm 1 with every critic update recorded."""
+    """One arm (``probe.arm``), one seed: Algorithm 1 with every critic update recorded and
+    the samples' quality every ``train.eval_every`` generator iterations."""
     validate_probe_adam(cfg)
     run_dir = run_dir_for(cfg)
-    steps_csv = run_dir / "critic_steps.csv"
-    if not steps_csv.exists():
+    steps_csv, quality_csv = run_dir / "critic_steps.csv", run_dir / "quality.csv"
+    if not (steps_csv.exists() and quality_csv.exists()):
         # The per-update log lives in memory until the run ends, so a run interrupted before
-        # it cannot resume: start it over (minutes at the cpu tier).
+        # it cannot resume; and train() reuses a finished run without evaluating it, so one
+        # made before the probe recorded quality would never get any: start either over
+        # (minutes at the cpu tier).
         if run_dir.exists():
             shutil.rmtree(run_dir)
         recorder = StepCosineRecorder()
-        train(cfg, run_dir=run_dir, critic_step_probe=recorder)
+        evaluate, _ = make_evaluator(cfg, cfg.probe.eval_samples)  # vs every held-out image
+        train(cfg, run_dir=run_dir, evaluate=evaluate, critic_step_probe=recorder)
+        if not quality_csv.exists():  # diverged before its first evaluation: none to record
+            write_csv(quality_csv, [], RUN_QUALITY_COLUMNS)
         write_csv(steps_csv, recorder.rows(cfg.probe.arm, cfg), PROBE_ADAM_STEP_COLUMNS)
     run = json.loads((run_dir / "summary.json").read_text())
     return {"arm": cfg.probe.arm, "seed": cfg.seed, "csv": str(steps_csv),
-            "run_dir": str(run_dir), "diverged_at": run["diverged_at"]}
+            "quality_csv": str(quality_csv), "run_dir": str(run_dir),
+            "diverged_at": run["diverged_at"]}
 
 
 def mark_blow_ups(frame, window: int, threshold: float, radius: int):
@@ -182,40 +206,6 @@ def summarize_adam(frame) -> dict[str, Any]:
     return {"arms": arms}
 
 
-def claims_adam(summary: dict, source: str) -> list[dict[str, str]]:
-    adam, rms = summary["arms"]["adam"], summary["arms"]["rmsprop"]
-    verdict = lambda ok: "reproduced" if ok else "not reproduced"  # noqa: E731
-    negative_ok = (adam["negative_share"] >= NEGATIVE_SHARE_MIN
-                   and rms["negative_share"] <= RMSPROP_SHARE_FACTOR * adam["negative_share"])
-    enrichment = adam["cluster_enrichment"]
-    if adam["negative_count"] == 0 or adam["blow_ups"] == 0:
-        cluster = "not reproduced"  # nothing to cluster: no negative cosines or no blow-ups
-    else:
-        cluster = verdict(enrichment is not None and enrichment >= CLUSTER_ENRICHMENT
-                          and adam["blow_ups"] > rms["blow_ups"])
-    lr = f"lr {adam['lr']:g}"
-    return [
-        {"claim": "with Adam (beta1 > 0) on the WGAN critic the step's cosine with the "
-                  f"negative gradient turns negative (>= {NEGATIVE_SHARE_MIN:.0%} of critic "
-                  f"updates), with RMSProp not or far less (<= {RMSPROP_SHARE_FACTOR:g}x Adam's "
-                  f"share); same {lr} (P2 section 4.2)",
-         "paper_value": "Adam's step cosine turns negative at times; RMSProp is stable",
-         "measured_value": (f"cosine < 0 on {adam['negative_share']:.2%} of Adam's "
-                            f"{adam['critic_updates']} updates (min {adam['cosine_min']:.3f}), "
-                            f"{rms['negative_share']:.2%} of RMSProp's (min "
-                            f"{rms['cosine_min']:.3f})"),
-         "verdict": verdict(negative_ok), "source": source},
-        {"claim": "Adam's critic loss blows up more often than RMSProp's, and its negative "
-                  f"cosines cluster around the blow-ups (>= {CLUSTER_ENRICHMENT:g}x their overall "
-                  "rate) (P2 section 4.2)",
-         "paper_value": "the cosine turned negative when the loss blew up",
-         "measured_value": (f"blow-ups: Adam {adam['blow_ups']}, RMSProp {rms['blow_ups']}; "
-                            "negative cosines near blow-ups / overall: "
-                            + ("n/a" if enrichment is None else f"{enrichment:.2f}x")),
-         "verdict": cluster, "source": source},
-    ]
-
-
 def aggregate_adam(results_dir: Path, runs: list[dict[str, Any]], cfg: DictConfig
                    ) -> dict[str, Any]:
     import pandas as pd
@@ -228,75 +218,54 @@ def aggregate_adam(results_dir: Path, runs: list[dict[str, Any]], cfg: DictConfi
     frame = mark_blow_ups(frame, p.jump_window, p.blow_up_threshold, p.blow_up_radius)
     out = Path(results_dir) / "probe"
     write_csv(out / "adam_cosine.csv", frame.to_dict("records"), PROBE_ADAM_COLUMNS)
+    write_csv(out / "adam_quality.csv", quality_rows(runs), PROBE_ADAM_QUALITY_COLUMNS)
+    plots.plot_probe_adam(out / "adam_cosine.csv", out / "adam_cosine.pdf",
+                          out / "adam_quality.csv")
     summary = summarize_adam(frame)
     for arm, values in summary["arms"].items():  # a NaN ends a run early: say so
         values["diverged_at"] = {r["seed"]: r["diverged_at"] for r in runs if r["arm"] == arm}
-    source = (f"probe/adam_cosine.csv (tier {cfg.tier}, seeds "
+    source = (f"probe/adam_cosine.csv, probe/adam_quality.csv (tier {cfg.tier}, seeds "
               f"{','.join(str(s) for s in p.seeds)}, {cfg.train.iterations} generator iterations)")
-    summary["claims"] = claims_adam(summary, source)
+    summary["source"] = source  # what wgan_repro.claims names as the claims' source
+    summary["blow_up_radius"] = p.blow_up_radius  # the window the claims count negatives in
     write_json(out / "adam_summary.json", summary)
-    update_claims(Path(results_dir), "probe_adam", summary["claims"])
-    plots.plot_probe_adam(out / "adam_cosine.csv", out / "adam_cosine.pdf")
+    summary["claims"] = claims.record(Path(results_dir), "probe_adam")
     return summary
 
 
-# ---- probe noise ----------------------------------------------------------------------------------
-NOISE_MAX_DECAY_ORDERS = 1.0  # with noise: the original-cost norm falls < 1 order of magnitude
-CONTROL_MIN_DECAY_ORDERS = 1.0  # without: it falls >= 1 order (fig2's claim, the control)
+def quality_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every run's quality.csv, each row tagged with its arm and seed."""
+    return [{"arm": run["arm"], "seed": run["seed"], **row} for run in runs
+            for row in read_csv(Path(run["quality_csv"]), RUN_QUALITY_COLUMNS).to_dict("records")]
 
+
+# ---- probe noise ----------------------------------------------------------------------------------
 
 def run_probe_noise(cfg: DictConfig) -> dict[str, Any]:
-    """One arm (``probe.arm``), one seed: the fig2 protocol (its snapshots are shared)."""
+    """One arm (``probe.arm``: the control or one fixed noise std), one seed: the fig2
+    protocol (its snapshots are shared)."""
     from wgan_repro.experiments.fig2 import run_fig2
 
     validate_probe_noise(cfg)
-    result = run_fig2(cfg)
+    result = run_fig2(cfg, update_quality=False)  # the probe measures norms only
     return {"arm": cfg.probe.arm, "seed": cfg.seed, "files": result["files"],
             "diverged_at": result.get("diverged_at")}
 
 
 def summarize_noise(frame) -> dict[str, Any]:
-    from wgan_repro.experiments.fig2 import edge_medians
-
+    """Per arm and snapshot (seed medians): the original-cost norm at d_iter 0 and over the
+    last 5% of D iterations, the orders of magnitude between them, the final accuracy."""
     arms: dict[str, Any] = {}
-    for (arm, epoch), group in frame.groupby(["arm", "epoch"]):
-        first, last = edge_medians(group, "grad_norm_original")
-        arms.setdefault(arm, {})[str(int(epoch))] = {
-            "grad_norm_original_first": first, "grad_norm_original_last": last,
-            "orders_decayed_original": math.log10(first / last),
-            "d_accuracy_last": edge_medians(group, "d_accuracy")[1],
-            "noise_std_last": float(group.loc[group["d_iter"].idxmax(), "instance_noise_std"]),
-        }
+    for arm, group in frame.groupby("arm"):
+        norms = claims.per_seed_edges(group, "grad_norm_original")
+        accuracy = claims.per_seed_edges(group, "d_accuracy")
+        for epoch, part in norms.groupby("epoch"):
+            start, last = float(part["start"].median()), float(part["last"].median())
+            arms.setdefault(str(arm), {})[str(int(epoch))] = {
+                "grad_norm_original_start": start, "grad_norm_original_last": last,
+                "orders_decayed_from_start": math.log10(start / last),
+                "d_accuracy_last": float(accuracy.loc[accuracy["epoch"] == epoch, "last"].median())}
     return {"arms": arms}
-
-
-def claims_noise(summary: dict, source: str) -> list[dict[str, str]]:
-    arms = summary["arms"]
-    with_noise, without = arms["with_noise"], arms["without_noise"]
-    epochs = sorted(with_noise, key=int)
-    fmt = lambda d: ", ".join(f"epoch {e}: {d[e]['orders_decayed_original']:.2f}" for e in epochs)  # noqa: E731
-    kept = all(with_noise[e]["orders_decayed_original"] < NOISE_MAX_DECAY_ORDERS for e in epochs)
-    control = all(without[e]["orders_decayed_original"] >= CONTROL_MIN_DECAY_ORDERS
-                  for e in epochs)
-    last = {e: with_noise[e]["grad_norm_original_last"] / without[e]["grad_norm_original_last"]
-            for e in epochs}
-    ratio = ", ".join(f"epoch {e}: {last[e]:.3g}x" for e in epochs)
-    if not control:
-        verdict = "inconclusive"  # the gradient did not vanish without noise either
-    else:
-        verdict = "reproduced" if kept else "not reproduced"
-    return [{**NOISE_CLAIM,
-             "measured_value": (f"orders decayed with noise: {fmt(with_noise)}; without: "
-                                f"{fmt(without)}; last-5% norm with / without: {ratio}"),
-             "verdict": verdict, "source": source}]
-
-
-NOISE_CLAIM = {
-    "claim": "instance noise on the discriminator's inputs keeps the original-cost gradient "
-             f"from vanishing (P1 section 3): with noise it falls < {NOISE_MAX_DECAY_ORDERS:g} "
-             f"order of magnitude for every snapshot, without >= {CONTROL_MIN_DECAY_ORDERS:g}",
-    "paper_value": "noise makes the distributions overlap; D's gradients stay informative",
-}
 
 
 def aggregate_noise(results_dir: Path, runs: list[dict[str, Any]], cfg: DictConfig
@@ -304,9 +273,8 @@ def aggregate_noise(results_dir: Path, runs: list[dict[str, Any]], cfg: DictConf
     import pandas as pd
 
     from wgan_repro import plots
-    from wgan_repro.experiments.fig2 import diverged_note
 
-    # A seed whose DCGAN diverged has no snapshots in either arm: it is left out, and said so.
+    # A seed whose DCGAN diverged has no snapshots in any arm: it is left out, and said so.
     diverged = {run["seed"]: run["diverged_at"] for run in runs if run.get("diverged_at")}
     usable = [run for run in runs if run["seed"] not in diverged]
     parts = []
@@ -320,42 +288,73 @@ def aggregate_noise(results_dir: Path, runs: list[dict[str, Any]], cfg: DictConf
     frame = frame.sort_values(["arm", "epoch", "seed", "d_iter"])
     out = Path(results_dir) / "probe"
     write_csv(out / "instance_noise.csv", frame.to_dict("records"), PROBE_NOISE_COLUMNS)
-    summary = summarize_noise(frame)
-    summary["diverged_dcgan"] = {str(s): i for s, i in sorted(diverged.items())}
-    o = cfg.probe.arms.with_noise
-    source = (f"probe/instance_noise.csv (tier {cfg.tier}, seeds "
-              f"{','.join(str(s) for s in cfg.probe.seeds)}, {cfg.fig2.d_iters} D iterations; "
-              f"noise: {' '.join(o)})")
-    source += diverged_note(diverged)
-    if parts:
-        summary["claims"] = claims_noise(summary, source)
-    else:
-        summary["claims"] = [{**NOISE_CLAIM, "verdict": "inconclusive", "source": source,
-                              "measured_value": "every seed's DCGAN diverged: no snapshots"}]
-    write_json(out / "noise_summary.json", summary)
-    update_claims(Path(results_dir), "probe_noise", summary["claims"])
     if parts:
         plots.plot_probe_noise(out / "instance_noise.csv", out / "instance_noise.pdf")
+    summary = summarize_noise(frame)
+    summary["diverged_dcgan"] = {str(s): i for s, i in sorted(diverged.items())}
+    summary["noise_std"] = {str(arm): float(group["instance_noise_std"].max())
+                            for arm, group in frame.groupby("arm")}  # fixed per arm
+    noise_arms = [arm for arm in dict.fromkeys(run["arm"] for run in runs) if arm != NOISE_CONTROL]
+    source = noise_source(cfg, noise_arms) + claims.diverged_note(diverged)
+    summary["source"] = source  # what wgan_repro.claims names as the claim's source
+    write_json(out / "noise_summary.json", summary)
+    summary["claims"] = claims.record(Path(results_dir), "probe_noise")
     return summary
+
+
+def noise_source(cfg: DictConfig, arms: list[str]) -> str:
+    """The claim's source: the CSV, the run, and each noise arm's overrides."""
+    noise = "; ".join(f"{arm}: {' '.join(cfg.probe.arms[arm])}" for arm in arms)
+    return (f"probe/instance_noise.csv (tier {cfg.tier}, seeds "
+            f"{','.join(str(s) for s in cfg.probe.seeds)}, {cfg.fig2.d_iters} D iterations; "
+            f"{noise})")
 
 
 def validate_probe_noise(cfg: DictConfig) -> None:
     from wgan_repro.experiments.fig2 import validate_fig2
 
-    validate_probe(cfg, NOISE_ARMS)
+    validate_probe(cfg, (NOISE_CONTROL,), extra_arms=True)
     validate_fig2(cfg)
+    validate_noise_arm(cfg)
+
+
+def validate_noise_arm(cfg: DictConfig) -> None:
+    """One job's arm: the control has no noise, every other arm one fixed std for the whole
+    discriminator run (P1's prediction tested at one level, not through an annealing)."""
+    arm, o = cfg.probe.arm, cfg.objective
+    if arm not in cfg.probe.arms:
+        raise ConfigError(f"probe.arm must name one of probe.arms ({', '.join(cfg.probe.arms)}), "
+                          f"got {arm!r}")
+    std, final, anneal = (o.instance_noise_std, o.instance_noise_final_std,
+                          o.instance_noise_anneal_iters)
+    if arm == NOISE_CONTROL and (std > 0 or final > 0):
+        raise ConfigError(f"probe.arms.{arm} is the control: it must have no instance noise, got "
+                          f"objective.instance_noise_std={std}, instance_noise_final_std={final}")
+    fixed = anneal == 0 or final == std  # anneal_iters 0 keeps instance_noise_std throughout
+    if arm != NOISE_CONTROL and not (fixed and std > 0):
+        raise ConfigError(
+            f"probe.arms.{arm} must add one fixed noise std (objective.instance_noise_std > 0, "
+            "and instance_noise_final_std equal to it or instance_noise_anneal_iters=0), got "
+            f"{std} -> {final} over {anneal} D iterations")
 
 
 @dataclass(frozen=True)
 class Probe:
     """What the `probe` verb needs of each probe: its arms, and the task functions."""
-    arms: tuple[str, ...]
+    required_arms: tuple[str, ...]  # probe.arms must define these ...
+    extra_arms: bool  # ... and at least one more (noise: one per std), or only these (adam)
     validate: Callable[[DictConfig], None]  # one composed job
     run: Callable[[DictConfig], dict[str, Any]]  # one job: an arm and a seed
     aggregate: Callable[[Path, list[dict[str, Any]], DictConfig], dict[str, Any]]
 
+    def arms(self, cfg: DictConfig) -> tuple[str, ...]:
+        """The arms to run, checked: the required ones first, then the others in config order."""
+        validate_probe(cfg, self.required_arms, self.extra_arms)
+        return self.required_arms + tuple(a for a in cfg.probe.arms if a not in self.required_arms)
+
 
 PROBES = {
-    "adam": Probe(ADAM_ARMS, validate_probe_adam, run_probe_adam, aggregate_adam),
-    "noise": Probe(NOISE_ARMS, validate_probe_noise, run_probe_noise, aggregate_noise),
+    "adam": Probe(ADAM_ARMS, False, validate_probe_adam, run_probe_adam, aggregate_adam),
+    "noise": Probe((NOISE_CONTROL,), True, validate_probe_noise, run_probe_noise,
+                   aggregate_noise),
 }
