@@ -141,6 +141,7 @@ def plot_fig2_update_quality(csv_path: Path, out_dir: Path) -> Path:
                   [f"after {e} epoch{'s' if e != 1 else ''}" for e in epochs])
     ax.set_xlabel("generator snapshot (DCGAN training before it was frozen)")
     ax.set_ylabel("FCD to the held-out digits (lower is better)")
+    ax.set_yscale("log")  # snapshots differ by orders of magnitude; a step's change is a ratio
     n_seeds = frame["seed"].nunique()
     note = f"median of {n_seeds} seeds, whiskers: seed range" if n_seeds > 1 else "one seed"
     ax.set_title("P1 Fig. 3: sample quality before and after generator steps against\n"
