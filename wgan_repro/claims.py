@@ -175,6 +175,17 @@ def _seed_median_by_epoch(edges, value: Callable) -> dict[str, float]:
     return out
 
 
+def _every_snapshot(values: dict[str, float], label: str, ok: Callable[[float], bool]) -> Outcome:
+    """"For every snapshot": one check per epoch label, all of them."""
+    return all_of([check(f"{epoch} {label}", lambda v=v: ok(v), v) for epoch, v in values.items()])
+
+
+def _growth(frame, column: str) -> dict[str, float]:
+    """Per snapshot, seed median of (median over the last 5%) / (value at d_iter 0)."""
+    return _seed_median_by_epoch(per_seed_edges(frame, column),
+                                 lambda r: _ratio(r["last"], r["start"]))
+
+
 def _median(values):
     import numpy as np
 
@@ -288,8 +299,7 @@ def rule_p1_fig1(frame) -> tuple[Outcome, str]:
             f"{_median(reached):.0f}" + (f" ({len(reached)}/{len(firsts)} seeds)"
                                          if len(reached) < len(firsts) else "")
             if reached else "never")
-    outcome = all_of([check(f"{e} accuracy >= {ACCURACY_MIN}", lambda a=a: a >= ACCURACY_MIN, a)
-                      for e, a in accuracy.items()])
+    outcome = _every_snapshot(accuracy, f"accuracy >= {ACCURACY_MIN}", lambda a: a >= ACCURACY_MIN)
     measured = (f"last-5% accuracy (seed median): {_fmt(accuracy, '.3f')}; first D iteration "
                 f"with accuracy 1.0 (seed median): "
                 + ", ".join(f"{e}: {v}" for e, v in first_perfect.items()))
@@ -304,8 +314,8 @@ def rule_p1_fig2(frame) -> tuple[Outcome, str]:
     decay = _seed_median_by_epoch(edges, lambda r: _log10_ratio(r["start"], r["last"]))
     edge_decay = _seed_median_by_epoch(edges, lambda r: _log10_ratio(r["first"], r["last"]))
     d_iters = int(edges["d_iters"].min())
-    every = all_of([check(f"{e} decays >= {DECAY_MIN_ORDERS:g} order", lambda v=v: v >= DECAY_MIN_ORDERS,
-                          v) for e, v in decay.items()])
+    every = _every_snapshot(decay, f"decays >= {DECAY_MIN_ORDERS:g} order",
+                            lambda v: v >= DECAY_MIN_ORDERS)
     if d_iters < PAPER_D_ITERS:
         best = inconclusive(f"shorter than the paper's {PAPER_D_ITERS} D iterations (ran "
                             f"{d_iters}): the best-case {BEST_DECAY_ORDERS:g} orders is not tested")
@@ -323,11 +333,10 @@ def rule_p1_fig3_grow(frame) -> tuple[Outcome, str]:
     if blocked:
         return blocked, ""
     edges = per_seed_edges(frame, "grad_norm_logd")
-    growth = _seed_median_by_epoch(edges, lambda r: _ratio(r["last"], r["start"]))
+    growth = _growth(frame, "grad_norm_logd")
     start = _seed_median_by_epoch(edges, lambda r: r["start"])
     last = _seed_median_by_epoch(edges, lambda r: r["last"])
-    outcome = all_of([check(f"{e} grows >= {GROW_MIN_RATIO:g}x", lambda g=g: g >= GROW_MIN_RATIO, g)
-                      for e, g in growth.items()])
+    outcome = _every_snapshot(growth, f"grows >= {GROW_MIN_RATIO:g}x", lambda g: g >= GROW_MIN_RATIO)
     measured = (f"-log D norm last 5% / d_iter 0 (seed median): {_fmt(growth, '.3g', 'x')}; "
                 f"at d_iter 0: {_fmt(start, '.3g')}; last 5%: {_fmt(last, '.3g')}")
     return outcome, measured
@@ -337,14 +346,12 @@ def rule_p1_fig3_variance(frame) -> tuple[Outcome, str]:
     blocked = _needs(frame, ("grad_var_logd",), "fig2/grad_norms.csv")
     if blocked:
         return blocked, ""
-    edges = per_seed_edges(frame, "grad_var_logd")
-    growth = _seed_median_by_epoch(edges, lambda r: _ratio(r["last"], r["start"]))
-    original = per_seed_edges(frame, "grad_var_original") if "grad_var_original" in frame else None
-    outcome = all_of([check(f"{e} variance grows >= {VARIANCE_MIN_RATIO:g}x",
-                            lambda g=g: g >= VARIANCE_MIN_RATIO, g) for e, g in growth.items()])
+    growth = _growth(frame, "grad_var_logd")
+    outcome = _every_snapshot(growth, f"variance grows >= {VARIANCE_MIN_RATIO:g}x",
+                              lambda g: g >= VARIANCE_MIN_RATIO)
     measured = f"-log D gradient variance last 5% / d_iter 0 (seed median): {_fmt(growth, '.3g', 'x')}"
-    if original is not None:
-        context = _seed_median_by_epoch(original, lambda r: _ratio(r["last"], r["start"]))
+    if "grad_var_original" in frame:
+        context = _growth(frame, "grad_var_original")
         measured += f"; original cost, for contrast: {_fmt(context, '.3g', 'x')}"
     return outcome, measured
 
