@@ -840,7 +840,8 @@ def adam_stats(cosine, quality, radius: int) -> dict[str, dict[str, Any]]:
         outside = ~group["gen_iter"].isin(warmup)
         q = quality[(quality["arm"] == arm) & (quality["seed"] == seed)].sort_values("gen_iter")
         counted, undetermined = [], 0
-        for row in group[group["blow_up"].astype(bool) & outside].itertuples():
+        candidates = group[group["blow_up"].astype(bool) & outside]
+        for row in candidates.itertuples():
             before = q[q["gen_iter"] < row.gen_iter]
             after = q[q["gen_iter"] >= row.gen_iter]
             if before.empty or after.empty:
@@ -850,10 +851,11 @@ def adam_stats(cosine, quality, radius: int) -> dict[str, dict[str, Any]]:
         steps = group["critic_step"].to_numpy()
         negative = (group["step_cosine"] < 0).to_numpy() & outside.to_numpy()
         in_window = _within(steps, counted, radius)
-        s = stats.setdefault(str(arm), {"blow_ups": 0, "with_negative": 0, "negatives": 0,
-                                        "negatives_inside": 0, "undetermined": 0,
+        s = stats.setdefault(str(arm), {"blow_ups": 0, "jumps_outside": 0, "with_negative": 0,
+                                        "negatives": 0, "negatives_inside": 0, "undetermined": 0,
                                         "updates_outside": 0, "lr": set()})
         s["blow_ups"] += len(counted)
+        s["jumps_outside"] += len(candidates)
         s["with_negative"] += sum(bool((negative & _within(steps, [b], radius)).any())
                                   for b in counted)
         s["negatives"] += int(negative.sum())
@@ -899,9 +901,10 @@ def _adam_context(stats: dict) -> str:
     for arm in ("adam", "rmsprop"):
         if arm in stats:
             s = stats[arm]
-            parts.append(f"{arm}: {s['blow_ups']} counted blow-ups ({s['undetermined']} before "
-                         f"the first evaluation), {s['negatives']} negative cosines outside the "
-                         f"warm-up in {s['updates_outside']} updates")
+            parts.append(f"{arm}: {s['jumps_outside']} estimate jumps outside the warm-up, "
+                         f"{s['blow_ups']} of them followed by worse samples (counted blow-ups; "
+                         f"{s['undetermined']} before the first evaluation), {s['negatives']} "
+                         f"negative cosines outside the warm-up in {s['updates_outside']} updates")
     return "; ".join(parts)
 
 
