@@ -17,6 +17,7 @@ from wgan_repro.errors import ConfigError
 
 IMAGE_DATASETS = ("digits", "mnist", "cifar10", "lsun", "image_folder")
 POINT_DATASETS = ("ring8", "grid25")
+PRECISIONS = ("auto", "fp32", "bf16")  # train.precision, see wgan_repro/precision.py
 
 
 @dataclass
@@ -99,6 +100,9 @@ class TrainConfig:
     grid_size: int = 64  # images in a sample grid (fixed noise)
     snapshot_every: int | None = None  # save the generator's weights every N iterations
     eval_every: int | None = None  # sample-quality evaluation every N iterations (curve)
+    # auto: bf16 autocast on a CPU that runs bf16 natively, fp32 elsewhere (wgan_repro.precision)
+    precision: str = "auto"
+    channels_last: bool = False  # 4-D weights in channels_last (oneDNN's fast path on CPUs)
 
 
 @dataclass
@@ -264,6 +268,8 @@ def validate(cfg: DictConfig | Any) -> None:
     _check(t.batch_size >= 1, f"train.batch_size must be >= 1, got {t.batch_size}", errors)
     for key in ("sample_every", "checkpoint_every", "log_every", "grid_size"):
         _check(t[key] >= 1, f"train.{key} must be >= 1, got {t[key]}", errors)
+    _check(t.precision in PRECISIONS,
+           f"train.precision must be {', '.join(PRECISIONS)}, got {t.precision!r}", errors)
     _check(t.eval_every is None or t.eval_every >= 1,
            f"train.eval_every must be >= 1, got {t.eval_every}", errors)
     _check(t.snapshot_every is None or t.snapshot_every >= 1,

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from wgan_repro import precision
 from wgan_repro.checkpoint import load_checkpoint, save_checkpoint
 from wgan_repro.data import load_dataset, make_batches
 from wgan_repro.models import build_critic, build_generator, count_parameters
@@ -71,11 +72,19 @@ def setup_runtime(cfg: DictConfig) -> torch.device:
 
 
 def semantic_config(cfg: DictConfig) -> dict:
-    """What a run's numbers depend on: the resolved identity sections, without run length."""
+    """What a run's numbers depend on: the resolved identity sections, without run length.
+    ``train.precision: auto`` is recorded as what it resolves to here (bf16 and fp32 runs
+    are different runs)."""
     container = OmegaConf.to_container(cfg, resolve=True)
     identity = {k: container[k] for k in RUN_IDENTITY_SECTIONS}
     identity["train"] = {k: v for k, v in identity["train"].items() if k not in RUN_LENGTH_KEYS}
+    identity["train"]["precision"] = run_precision(cfg)
     return identity
+
+
+def run_precision(cfg: DictConfig) -> str:
+    """train.precision resolved for the device this config runs on."""
+    return precision.resolve(cfg.train.precision, select_device(cfg.device))
 
 
 def run_dir_for(cfg: DictConfig) -> Path:
@@ -230,8 +239,10 @@ def _train_in(run_dir: Path, cfg: DictConfig, evaluate, critic_step_probe) -> di
 
     torch.manual_seed(cfg.seed)
     data = load_dataset(cfg.data, cache_dir=Path(cfg.results_dir) / ".cache")
-    generator = build_generator(cfg.generator, data.sample_shape).to(device)
-    critic = build_critic(cfg.critic, data.sample_shape).to(device)
+    layout = tc.channels_last
+    generator = precision.laid_out(build_generator(cfg.generator, data.sample_shape).to(device), layout)
+    critic = precision.laid_out(build_critic(cfg.critic, data.sample_shape).to(device), layout)
+    forward_pass = precision.autocast(run_precision(cfg), device)  # bf16 compute, or nothing
     opt_generator = make_optimizer(cfg.optim, generator.parameters())
     opt_critic = make_optimizer(cfg.optim, critic.parameters())
     batches = make_batches(data, tc.batch_size, cfg.seed, device, cfg.data.num_workers)
@@ -299,10 +310,11 @@ def _train_in(run_dir: Path, cfg: DictConfig, evaluate, critic_step_probe) -> di
             noise_std = objective.instance_noise(gen_iter)  # P1 section 3; 0 = off
             for _ in range(n_critic):
                 real = batches.next()
-                with torch.no_grad():  # the critic step needs no graph through G
+                with torch.no_grad(), forward_pass():  # the critic step needs no graph through G
                     fake = generator(torch.randn(batch_size, nz, device=device))
-                critic_real = critic(add_instance_noise(real, noise_std))
-                critic_fake = critic(add_instance_noise(fake, noise_std))
+                with forward_pass():  # outputs back to fp32: losses never sum bf16 numbers
+                    critic_real = critic(add_instance_noise(real, noise_std)).float()
+                    critic_fake = critic(add_instance_noise(fake, noise_std)).float()
                 critic_loss = objective.critic_loss(critic_real, critic_fake)
                 opt_critic.zero_grad(set_to_none=True)
                 critic_loss.backward()
@@ -316,8 +328,9 @@ def _train_in(run_dir: Path, cfg: DictConfig, evaluate, critic_step_probe) -> di
 
             # -- generator: one update through the frozen critic --
             critic.requires_grad_(False)  # no critic weight gradients in the generator step
-            fake = generator(torch.randn(batch_size, nz, device=device))
-            critic_on_fake = critic(add_instance_noise(fake, noise_std))
+            with forward_pass():
+                fake = generator(torch.randn(batch_size, nz, device=device))
+                critic_on_fake = critic(add_instance_noise(fake, noise_std)).float()
             generator_loss = objective.generator_loss(critic_on_fake)
             opt_generator.zero_grad(set_to_none=True)
             generator_loss.backward()

@@ -43,7 +43,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from wgan_repro import claims
+from wgan_repro import claims, precision
 from wgan_repro.checkpoint import verified_load
 from wgan_repro.data import load_dataset, make_batches
 from wgan_repro.errors import ConfigError
@@ -72,6 +72,7 @@ from wgan_repro.results import (
 from wgan_repro.train import (
     make_optimizer,
     preserved_buffers,
+    run_precision,
     semantic_config,
     setup_runtime,
     train,
@@ -191,8 +192,11 @@ def train_discriminator_from_scratch(cfg: DictConfig, generator: torch.nn.Module
     """Train a fresh discriminator against the frozen ``generator``; returns the rows (dicts
     keyed by FIG2_COLUMNS) and the trained discriminator."""
     torch.manual_seed(cfg.seed)  # the same initial D for every snapshot of a seed
-    discriminator = build_critic(cfg.critic, sample_shape).to(device)
+    discriminator = precision.laid_out(build_critic(cfg.critic, sample_shape).to(device),
+                                       cfg.train.channels_last)
     optimizer = make_optimizer(cfg.optim, discriminator.parameters())
+    # D's training steps may run in bf16 (train.precision); its measurement never does.
+    forward_pass = precision.autocast(run_precision(cfg), device)
     batch_size, nz = cfg.train.batch_size, cfg.generator.nz
     every, d_iters = cfg.fig2.measure_every, cfg.fig2.d_iters
     noise = build_objective(cfg.objective).instance_noise  # std per D iteration; 0 = off
@@ -213,11 +217,13 @@ def train_discriminator_from_scratch(cfg: DictConfig, generator: torch.nn.Module
     record(0, real)  # the untrained discriminator's starting point
     for d_iter in range(1, d_iters + 1):
         real = batches.next()
-        with torch.no_grad():  # the discriminator step needs no graph through G
+        with torch.no_grad(), forward_pass():  # the discriminator step needs no graph through G
             fake = generator(torch.randn(batch_size, nz, device=device))
         std = noise(d_iter - 1)
-        loss = gan_discriminator_loss(discriminator(add_instance_noise(real, std)),
-                                      discriminator(add_instance_noise(fake, std)))
+        with forward_pass():  # outputs back to fp32 before the loss
+            logits_real = discriminator(add_instance_noise(real, std)).float()
+            logits_fake = discriminator(add_instance_noise(fake, std)).float()
+        loss = gan_discriminator_loss(logits_real, logits_fake)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -338,7 +344,8 @@ def _discriminator_runs(cfg, data, dcgan_dir, batches_per_epoch, seed_dir, devic
                         probing) -> tuple[list[str], list[str]]:
     """One discriminator from scratch per requested snapshot (its CSV and weights reused when
     present), then, if ``probing``, the update-quality probe against it (reused too)."""
-    generator = build_generator(cfg.generator, data.sample_shape).to(device)
+    generator = precision.laid_out(build_generator(cfg.generator, data.sample_shape).to(device),
+                                   cfg.train.channels_last)
     evaluate = None  # built on first need: it loads (or trains once) the classifier
     files, quality_files = [], []
     for epoch in cfg.fig2.epochs:
@@ -353,7 +360,8 @@ def _discriminator_runs(cfg, data, dcgan_dir, batches_per_epoch, seed_dir, devic
         snapshot = dcgan_dir / "snapshots" / f"gen_iter_{epoch * batches_per_epoch:06d}.pt"
         generator.load_state_dict(verified_load(snapshot, "generator snapshot", device))
         if trained:
-            discriminator = build_critic(cfg.critic, data.sample_shape).to(device)
+            discriminator = precision.laid_out(
+                build_critic(cfg.critic, data.sample_shape).to(device), cfg.train.channels_last)
             discriminator.load_state_dict(verified_load(weights, "fig2 discriminator", device))
         else:
             discriminator = _train_and_save(cfg, data, generator, epoch, out, weights, device,
