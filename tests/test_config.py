@@ -34,7 +34,7 @@ def test_groups_hold_the_promised_options():
     assert GROUPS["critic"] == ["dcgan", "mlp"]
     assert GROUPS["objective"] == ["gan_minimax", "gan_nonsaturating", "wgan_clip"]
     assert GROUPS["optim"] == ["adam", "rmsprop"]
-    assert GROUPS["scale"] == ["cpu", "paper", "smoke"]
+    assert GROUPS["scale"] == ["cpu", "paper", "quick", "smoke"]
 
 
 @pytest.mark.parametrize("group,option",
@@ -44,6 +44,16 @@ def test_every_option_composes(group, option):
     cfg = hydra_runner.compose([f"{group}={option}", *extra])
     if group == "data":
         assert cfg.data.name == option
+
+
+@pytest.mark.parametrize("experiment", ["fig2", "curve", "ablate", "probe_adam", "probe_noise"])
+def test_the_quick_tier_is_the_cpu_tier_with_its_own_budgets(experiment):
+    quick, cpu = (hydra_runner.compose([f"experiment={experiment}", f"scale={tier}"])
+                  for tier in ("quick", "cpu"))
+    assert quick.tier == "quick" and cpu.tier == "cpu"
+    # the same data and networks: a preview of the same experiment, only shorter
+    for section in ("data", "generator", "critic", "objective"):
+        assert quick[section] == cpu[section], section
 
 
 def test_paper_scale_is_lsun_64_with_reference_widths():

@@ -31,6 +31,7 @@ app = typer.Typer(
 
 class Scale(StrEnum):
     smoke = "smoke"
+    quick = "quick"
     cpu = "cpu"
     paper = "paper"
 
@@ -44,8 +45,9 @@ ResultsOpt = Annotated[
     Path | None, typer.Option("--results", help="Results folder (default: results).",
                                  show_default=False)]
 ScaleOpt = Annotated[
-    Scale | None, typer.Option("--scale", help="Scale tier: smoke (tests), cpu (a laptop, "
-                                  "default), paper (a GPU).", show_default=False)]
+    Scale | None, typer.Option("--scale", help="Scale tier: smoke (tests), quick (a preview, "
+                                  "not long enough for the verdicts), cpu (a laptop, default: "
+                                  "the reproduction), paper (a GPU).", show_default=False)]
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="Random seed (default: 0).",
                                                 show_default=False)]
 SeedsOpt = Annotated[str | None, typer.Option(
