@@ -27,7 +27,8 @@ def smoke_ablate(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("ablate")
     runs = [hydra_runner.run(ablate.run_ablate, _job(tmp_path, "no_bn", arm)) for arm in ablate.ARMS]
     configs = {v: hydra_runner.compose(["experiment=ablate", "scale=smoke", *overrides])
-               for v, overrides in hydra_runner.compose(["experiment=ablate"]).ablate.variants.items()}
+               for v, overrides in hydra_runner.compose(
+                   ["experiment=ablate", "scale=smoke"]).ablate.variants.items()}
     params = ablate.generator_parameters(configs)
     summary = ablate.aggregate(tmp_path / "results", runs, {"no_bn": "test no_bn"}, params)
     return tmp_path, runs, summary, params

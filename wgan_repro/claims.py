@@ -1101,9 +1101,10 @@ def _ablate_context(variant: str, entry: dict, params: dict) -> str:
     text = ""
     if not _missing(entry.get("fcd_real_vs_real")):
         text += f"; real-vs-real FCD {entry['fcd_real_vs_real']:.4g}"
-    if variant == "no_bn" and params.get("dcgan") and params.get("no_bn"):
-        text += (f"; generator parameters DCGAN {params['dcgan']} vs no-BN {params['no_bn']} "
-                 f"({params['dcgan'] / params['no_bn']:.1f}x fewer)")
+    dcgan = params.get("dcgan_at_no_bn_size") or params.get("dcgan")  # same image size first
+    if variant == "no_bn" and dcgan and params.get("no_bn"):
+        text += (f"; generator parameters DCGAN {dcgan} vs no-BN {params['no_bn']} "
+                 f"({dcgan / params['no_bn']:.1f}x fewer)")
     return text
 
 

@@ -138,9 +138,10 @@ def _print_parameters(summary: dict) -> None:
     everything = summary["all_parameters"]
     for variant, count in summary["parameters"].items():
         line = f"{variant}: generator with {count:,} parameters"
-        if variant == "no_bn" and "dcgan" in everything:  # P2 Fig. 6: ~10x fewer than DCGAN's
-            line += (f", {everything['dcgan'] / count:.1f}x fewer than the DCGAN "
-                     f"generator's {everything['dcgan']:,}")
+        # P2 Fig. 6: ~10x fewer than the DCGAN generator's, at the same image size
+        dcgan = everything.get("dcgan_at_no_bn_size") or everything.get("dcgan")
+        if variant == "no_bn" and dcgan:
+            line += f", {dcgan / count:.1f}x fewer than the DCGAN generator's {dcgan:,}"
         typer.echo(line)
 
 

@@ -120,17 +120,28 @@ def planner_ablate(variants: list[str] | None) -> Callable[[list[str]], Plan]:
         jobs = [["experiment=ablate", *cfg.ablate.variants[v], *cfg.ablate.objectives[arm], *user,
                  f"ablate.variant={v}", f"ablate.objective={arm}", f"seed={s}"]
                 for v in chosen for s in cfg.ablate.seeds for arm in ablate.ARMS]
+        # Each variant may have its own length and image size: its first job's config says.
+        lengths = {}
         for job in jobs:
-            _validated(job)
+            job_cfg = _validated(job)
+            lengths.setdefault(job_cfg.ablate.variant, (job_cfg.train.iterations,
+                                                        job_cfg.data.image_size))
         # Generator sizes of every variant (Fig. 6 is about ~10x fewer parameters than Fig. 5).
-        parameters = ablate.generator_parameters(
-            {v: hydra_runner.compose(["experiment=ablate", *cfg.ablate.variants[v], *user])
-             for v in cfg.ablate.variants})
+        variant_cfgs = {v: hydra_runner.compose(["experiment=ablate", *cfg.ablate.variants[v], *user])
+                        for v in cfg.ablate.variants}
+        if "dcgan" in variant_cfgs and "no_bn" in variant_cfgs:
+            # P2's "10x fewer parameters" compares the two generators at the same image size
+            size = variant_cfgs["no_bn"].data.image_size
+            variant_cfgs[ablate.DCGAN_AT_NO_BN_SIZE] = hydra_runner.compose(
+                ["experiment=ablate", *cfg.ablate.variants["dcgan"], *user,
+                 f"data.image_size={size}"])
+        parameters = ablate.generator_parameters(variant_cfgs)
 
         def aggregate(runs: list[dict]) -> dict:
-            source = (f"ablate/metrics.csv (tier {cfg.tier}, seeds {_seeds_text(cfg.ablate.seeds)}, "
-                      f"{cfg.train.iterations} generator iterations)")
-            summary = ablate.aggregate(results, runs, {v: source for v in chosen}, parameters)
+            sources = {v: (f"ablate/metrics.csv (tier {cfg.tier}, seeds "
+                           f"{_seeds_text(cfg.ablate.seeds)}, {lengths[v][0]} generator "
+                           f"iterations, {lengths[v][1]}x{lengths[v][1]})") for v in chosen}
+            summary = ablate.aggregate(results, runs, sources, parameters)
             return {**summary, "parameters": {v: parameters[v] for v in chosen},
                     "all_parameters": parameters}
 

@@ -28,6 +28,8 @@ from wgan_repro.train import train
 FIGURES = {"dcgan": ("fig5_dcgan.pdf", "P2 Fig. 5"), "no_bn": ("fig6_no_bn.pdf", "P2 Fig. 6"),
            "mlp": ("fig7_mlp.pdf", "P2 Fig. 7")}
 ARMS = ("wgan", "gan")  # left and right panels of every figure
+# generator_parameters' key for the DCGAN generator built at the no-BN variant's image size
+DCGAN_AT_NO_BN_SIZE = "dcgan_at_no_bn_size"
 
 
 def validate_ablate(cfg: DictConfig) -> None:
