@@ -51,9 +51,14 @@ def test_the_quick_tier_is_the_cpu_tier_with_its_own_budgets(experiment):
     quick, cpu = (hydra_runner.compose([f"experiment={experiment}", f"scale={tier}"])
                   for tier in ("quick", "cpu"))
     assert quick.tier == "quick" and cpu.tier == "cpu"
-    # the same data and networks: a preview of the same experiment, only shorter
+    # the same data and networks: a preview of the same experiment, only shorter. The
+    # critic's width is a compute budget too: fig2's cpu tier widens it (ndf 32, measured in
+    # conf/experiment_tier/fig2_cpu.yaml) where the quick tier keeps the old 16.
     for section in ("data", "generator", "critic", "objective"):
-        assert quick[section] == cpu[section], section
+        q, c = dict(quick[section]), dict(cpu[section])
+        if section == "critic":
+            assert q.pop("ndf") <= c.pop("ndf")
+        assert q == c, section
 
 
 def test_paper_scale_is_lsun_64_with_reference_widths():
