@@ -113,6 +113,8 @@ class BadInput:
     exit_code: int
     fragment: str  # a stable part of the one-line message
     prepare: Callable[[Path], None] | None = None  # called with the results folder
+    # called with pytest's monkeypatch: what the machine lacks (e.g. an uninstalled plugin)
+    patch: Callable[[pytest.MonkeyPatch], None] | None = None
 
 
 BAD_INPUTS = [
@@ -183,6 +185,28 @@ BAD_INPUTS = [
              ("train", *SMOKE, "--seed", "1", "seed=2"), CONFIG, "give seed once"),
     BadInput("not-key-value", "an extra argument that is not KEY=VALUE",
              ("train", *SMOKE, "notanoverride"), CONFIG, "'notanoverride' is not KEY=VALUE"),
+    BadInput("infinite-lr", "a learning rate of infinity (optim.lr=inf)",
+             ("train", *SMOKE, "optim.lr=inf"), CONFIG, "optim.lr must be a finite number"),
+    BadInput("nan-clip", "a clipping bound that is not a number (objective.clip=nan)",
+             ("train", *SMOKE, "objective.clip=nan"), CONFIG,
+             "objective.clip must be a finite number"),
+    BadInput("empty-results", "an empty results folder (--results '')",
+             ("train", "--scale", "smoke", "--results", "", "progress=none"), CONFIG,
+             "--results needs a folder path"),
+    BadInput("empty-results-override", "an empty results_dir override (results_dir='')",
+             ("train", "--scale", "smoke", "results_dir=''", "progress=none"), CONFIG,
+             "results_dir must be a folder path"),
+    BadInput("repeated-seed", "the same seed twice (ablate --seeds 0,0)",
+             ("ablate", "--mlp", *SMOKE, "--seeds", "0,0"), CONFIG,
+             "names seed 0 more than once"),
+    BadInput("repeated-seed-override", "the same seed twice as an override (fig2.seeds=[1,1])",
+             ("fig2", *SMOKE, "fig2.seeds=[1,1]"), CONFIG,
+             "fig2.seeds names seed 1 more than once"),
+    BadInput("launcher-plugin-missing", "--launcher joblib without the launchers extra installed",
+             ("train", *SMOKE, "--launcher", "joblib"), CONFIG,
+             "pip install 'wgan-repro[launchers]'",
+             patch=lambda monkeypatch: monkeypatch.setattr(hydra_runner, "plugin_installed",
+                                                           lambda module: False)),
 ]
 
 
@@ -217,6 +241,8 @@ def test_bad_input_is_one_error_line_with_its_exit_code_and_damages_nothing(
     try:
         if bad.prepare is not None:
             bad.prepare(results)
+        if bad.patch is not None:
+            bad.patch(monkeypatch)
         before = file_hashes(results)  # after prepare: a bad checkpoint must stay as it was
         args = [a.format(results=results, tmp=tmp_path) for a in bad.args]
         exit_code, out, err = run_main(monkeypatch, capsys, *args)

@@ -41,9 +41,11 @@ OverridesArg = Annotated[
     typer.Argument(help="Hydra overrides, KEY=VALUE or GROUP=OPTION "
                    "(e.g. objective=gan_nonsaturating optim.lr=1e-4).", show_default=False),
 ]
+# A string, not a Path: click turns '' into Path('.'), and `--results ''` would then write
+# into the current directory instead of being refused.
 ResultsOpt = Annotated[
-    Path | None, typer.Option("--results", help="Results folder (default: results).",
-                                 show_default=False)]
+    str | None, typer.Option("--results", help="Results folder (default: results).",
+                                show_default=False)]
 ScaleOpt = Annotated[
     Scale | None, typer.Option("--scale", help="Scale tier: smoke (tests), quick (a preview, "
                                   "not long enough for the verdicts), cpu (a laptop, default: "
@@ -76,11 +78,22 @@ def _root(
     """Re-run the Wasserstein-GAN papers' figures and check their claims."""
 
 
-def build_overrides(overrides: list[str] | None, results: Path | None, scale: Scale | None,
+def results_folder(results: str | None) -> Path | None:
+    """--results as a folder; an empty or blank value is a usage error, not the current
+    directory."""
+    if results is None:
+        return None
+    if not results.strip():
+        raise typer.BadParameter("--results needs a folder path, got an empty string")
+    return Path(results)
+
+
+def build_overrides(overrides: list[str] | None, results: str | None, scale: Scale | None,
                     seed: int | None) -> list[str]:
     """Options become overrides; an option given twice (as --x and x=) is an error, never a
     silent precedence."""
     overrides = list(overrides or [])
+    results = results_folder(results)
     keys = {o.split("=", 1)[0].lstrip("+~") for o in overrides}
     for flag, key, value in (("--results", "results_dir", results), ("--scale", "scale", scale),
                              ("--seed", "seed", seed)):
@@ -178,8 +191,14 @@ def parse_int_list(text: str | None, option: str) -> list[int] | None:
 
 
 def seeds_from(seeds: str | None, seed: int | None) -> list[int] | None:
-    """--seeds A,B,... or --seed N (a one-seed shorthand), never both."""
+    """--seeds A,B,... (each seed once) or --seed N (a one-seed shorthand), never both."""
     seed_list = parse_int_list(seeds, "--seeds")
+    if seed_list is not None:
+        repeated = sorted({s for s in seed_list if seed_list.count(s) > 1})
+        if repeated:
+            raise typer.BadParameter(f"--seeds names seed {', '.join(map(str, repeated))} more "
+                                     "than once: each seed runs once (a repeat would count "
+                                     "twice in the medians)")
     if seed is not None:
         if seed_list is not None:
             raise typer.BadParameter("give --seed N or --seeds A,B,..., not both")
@@ -375,7 +394,7 @@ def all_experiments(
     (about 45 minutes at the cpu tier on 2 cores). Then run `wgan-repro report`."""
     from wgan_repro import plans
 
-    seed_list = parse_int_list(seeds, "--seeds")
+    seed_list = seeds_from(seeds, None)
     common = build_overrides(overrides, results, scale, None)
     steps = [("fig2", plans.plan_fig2, "fig2.seeds"), ("curve", plans.plan_curve, "curve.seeds"),
              ("ablate", plans.planner_ablate(None), "ablate.seeds"),
@@ -406,7 +425,7 @@ def report(
     figure, the claims table, versions, configs and times. Reads files only, never trains."""
     from wgan_repro.report import build_report
 
-    folder = results or Path("results")
+    folder = results_folder(results) or Path("results")
     if rejudge:
         from wgan_repro.claims import rejudge as rejudge_claims
         from wgan_repro.results import check_writable

@@ -81,6 +81,35 @@ def run(task: Callable[[Any], Any], overrides: Sequence[str] = ()) -> Any:
 
 
 LAUNCHERS = ("basic", "joblib", "submitit_local", "submitit_slurm")
+# The Hydra plugin each launcher needs (basic is Hydra's own) and the pip package with it.
+LAUNCHER_PLUGINS = {
+    "joblib": ("hydra_plugins.hydra_joblib_launcher", "hydra-joblib-launcher"),
+    "submitit_local": ("hydra_plugins.hydra_submitit_launcher", "hydra-submitit-launcher"),
+    "submitit_slurm": ("hydra_plugins.hydra_submitit_launcher", "hydra-submitit-launcher"),
+}
+
+
+def plugin_installed(module: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # hydra_plugins itself absent
+        return False
+
+
+def check_launcher(launcher: str) -> None:
+    """An unknown launcher, or one whose Hydra plugin is not installed, is a config error that
+    names the install that fixes it (Hydra alone would say "Could not find
+    'hydra/launcher/joblib'")."""
+    if launcher not in LAUNCHERS:
+        raise ConfigError(f"unknown launcher {launcher!r} (choose from: {', '.join(LAUNCHERS)})")
+    if launcher in LAUNCHER_PLUGINS:
+        module, package = LAUNCHER_PLUGINS[launcher]
+        if not plugin_installed(module):
+            raise ConfigError(f"the {launcher} launcher needs the {package} plugin, which is not "
+                              "installed: pip install 'wgan-repro[launchers]' (or pip install "
+                              f"{package})")
 
 
 def is_hydra_override(override: str) -> bool:
@@ -139,8 +168,7 @@ def launch(task: Callable[[Any], Any], jobs: Sequence[Sequence[str]], launcher: 
 
     from wgan_repro.schema import register
 
-    if launcher not in LAUNCHERS:
-        raise ConfigError(f"unknown launcher {launcher!r} (choose from: {', '.join(LAUNCHERS)})")
+    check_launcher(launcher)
     register()
     master_overrides = [f"hydra/launcher={launcher}",
                         # logging stays the user's: our tasks print their own progress

@@ -248,6 +248,7 @@ def execute(planner: Callable[[list[str]], Plan], user: list[str], launcher: str
     Each sweep point is its own experiment: its results go to <results>/sweeps/<point>/ so
     that points never mix in one figure.
     """
+    hydra_runner.check_launcher(launcher)  # before any planning: a missing plugin says so
     launch_user = [o for o in user if hydra_runner.is_hydra_override(o)]
     job_user = [o for o in user if not hydra_runner.is_hydra_override(o)]
     points = hydra_runner.expand_sweeps(job_user)

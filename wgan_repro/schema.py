@@ -8,6 +8,8 @@ composing, before anything runs.
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -281,5 +283,29 @@ def validate(cfg: DictConfig | Any) -> None:
            errors)
     _check(cfg.progress in ("auto", "rich", "plain", "none"),
            f"progress must be auto, rich, plain or none, got {cfg.progress!r}", errors)
+    _check(str(cfg.results_dir).strip() != "", "results_dir must be a folder path, got an "
+           "empty string", errors)
+    for section in ("fig2", "curve", "ablate", "probe"):
+        seeds = list(cfg[section].seeds)
+        repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+        _check(not repeated, f"{section}.seeds names seed {', '.join(map(str, repeated))} more "
+               "than once (a repeat would count twice in the medians)", errors)
+    errors += [f"{key} must be a finite number, got {value}"
+               for key, value in _leaves(cfg) if isinstance(value, float)
+               and not math.isfinite(value)]
     if errors:
         raise ConfigError("; ".join(errors))
+
+
+def _leaves(node: Any, prefix: str = ""):
+    """(dotted key, value) of every leaf of a config (lists indexed as key[i])."""
+    from omegaconf import DictConfig, ListConfig
+
+    if isinstance(node, DictConfig | dict):
+        for key in node:
+            yield from _leaves(node[key], f"{prefix}{key}.")
+    elif isinstance(node, ListConfig | list | tuple):
+        for i, item in enumerate(node):
+            yield from _leaves(item, f"{prefix[:-1]}[{i}].")
+    else:
+        yield prefix[:-1], node
