@@ -6,8 +6,12 @@ wgan_repro.hydra_runner; no torch import happens before a verb runs (fast --help
 
 from __future__ import annotations
 
+import functools
+import inspect
 import shlex
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -44,8 +48,8 @@ OverridesArg = Annotated[
 # A string, not a Path: click turns '' into Path('.'), and `--results ''` would then write
 # into the current directory instead of being refused.
 ResultsOpt = Annotated[
-    str | None, typer.Option("--results", help="Results folder (default: results).",
-                                show_default=False)]
+    str | None, typer.Option("--results", metavar="PATH",
+                                help="Results folder (default: results).", show_default=False)]
 ScaleOpt = Annotated[
     Scale | None, typer.Option("--scale", help="Scale tier: smoke (tests), quick (a preview, "
                                   "not long enough for the verdicts), cpu (a laptop, default: "
@@ -57,9 +61,17 @@ SeedsOpt = Annotated[str | None, typer.Option(
     show_default=False)]
 ShowConfigOpt = Annotated[bool, typer.Option("--show-config",
                                              help="Print the resolved config and exit.")]
-DebugOpt = Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")]
+_debug = False  # set by --debug's callback while the command line is parsed; read by main()
 
-_debug = False
+
+def _set_debug(value: bool) -> bool:
+    global _debug
+    _debug = _debug or value
+    return value
+
+
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.",
+                                        callback=_set_debug, is_eager=True)]
 
 
 def _version(value: bool) -> None:
@@ -158,25 +170,69 @@ def _print_parameters(summary: dict) -> None:
         typer.echo(line)
 
 
-@app.command(context_settings={"ignore_unknown_options": False})
-def train(
-    overrides: OverridesArg = None,
-    seeds: SeedsOpt = None,
-    seed: SeedOpt = None,
-    launcher: LauncherOpt = Launcher.basic,
-    results: ResultsOpt = None,
-    scale: ScaleOpt = None,
-    show_config: ShowConfigOpt = False,
-    debug: DebugOpt = False,
-) -> None:
+@dataclass(frozen=True)
+class Shared:
+    """The options every experiment verb takes, parsed once (--debug is read by main())."""
+
+    seeds: list[int] | None  # --seeds A,B,... or --seed N; None: the tier's
+    launcher: Launcher
+    results: str | None
+    scale: Scale | None
+    show_config: bool
+
+
+# name, type with its typer.Option, default: appended to every verb's own parameters
+SHARED_OPTIONS = (("seeds", SeedsOpt, None), ("seed", SeedOpt, None),
+                  ("launcher", LauncherOpt, Launcher.basic), ("results", ResultsOpt, None),
+                  ("scale", ScaleOpt, None), ("show_config", ShowConfigOpt, False),
+                  ("debug", DebugOpt, False))
+
+
+def verb(group: typer.Typer, name: str | None = None) -> Callable[[Callable], Callable]:
+    """Register ``command(shared, **own)`` as the verb ``name`` of ``group`` with its own
+    options plus SHARED_OPTIONS, declared once here instead of in every signature."""
+
+    def register(command: Callable) -> Callable:
+        own = inspect.signature(command, eval_str=True)
+        params = [p for p in own.parameters.values() if p.name != "shared"]
+        params += [inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, annotation=kind,
+                                     default=default) for key, kind, default in SHARED_OPTIONS]
+
+        @functools.wraps(command)
+        def with_shared(**options):
+            options.pop("debug")  # already acted on by its callback
+            shared = Shared(seeds_from(options.pop("seeds"), options.pop("seed")),
+                            options.pop("launcher"), options.pop("results"),
+                            options.pop("scale"), options.pop("show_config"))
+            return command(shared, **options)
+
+        with_shared.__signature__ = own.replace(parameters=params)
+        with_shared.__annotations__ = {p.name: p.annotation for p in params}
+        return group.command(name)(with_shared)
+
+    return register
+
+
+def common_overrides(overrides: list[str] | None, shared: Shared,
+                     seeds_key: str | None = None) -> list[str]:
+    """The verb's overrides plus --results/--scale, and the seeds as ``seeds_key``."""
+    seeds = _list_override(seeds_key, shared.seeds) if seeds_key else []
+    return [*build_overrides(overrides, shared.results, shared.scale, None), *seeds]
+
+
+def _run(planner, user: list[str], shared: Shared) -> list:
+    return _execute(planner, user, shared.launcher, shared.show_config)
+
+
+@verb(app)
+def train(shared: Shared, overrides: OverridesArg = None) -> None:
     """Train one GAN or WGAN from the config tree (P2 Algorithm 1 by default)."""
     from wgan_repro import plans
 
-    seed_list = seeds_from(seeds, seed)
-    user = build_overrides(overrides, results, scale, None)
-    if seed_list is not None and plans.has_key(user, "seed"):
+    user = build_overrides(overrides, shared.results, shared.scale, None)
+    if shared.seeds is not None and plans.has_key(user, "seed"):
         raise typer.BadParameter("give seed once: as --seed/--seeds or as seed=..., not both")
-    _execute(plans.planner_train(seed_list), user, launcher, show_config)
+    _run(plans.planner_train(shared.seeds), user, shared)
 
 
 def parse_int_list(text: str | None, option: str) -> list[int] | None:
@@ -206,12 +262,6 @@ def seeds_from(seeds: str | None, seed: int | None) -> list[int] | None:
     return seed_list
 
 
-def _show(cfg) -> None:
-    from omegaconf import OmegaConf
-
-    typer.echo(OmegaConf.to_yaml(cfg))
-
-
 def _list_override(key: str, values: list[int] | None) -> list[str]:
     return [] if values is None else [f"{key}=[{','.join(str(v) for v in values)}]"]
 
@@ -221,60 +271,39 @@ EpochsOpt = Annotated[str | None, typer.Option(
     "(default: 1,20,25).", show_default=False)]
 
 
-def fig2_overrides(overrides, epochs, d_iters, seeds, seed, results, scale) -> list[str]:
-    user = [*build_overrides(overrides, results, scale, None),
-            *_list_override("fig2.epochs", parse_int_list(epochs, "--epochs")),
-            *_list_override("fig2.seeds", seeds_from(seeds, seed))]
-    if d_iters is not None:
-        user.append(f"fig2.d_iters={d_iters}")
-    return user
-
-
-@app.command()
+@verb(app)
 def fig2(
+    shared: Shared,
     overrides: OverridesArg = None,
     epochs: EpochsOpt = None,
     d_iters: Annotated[int | None, typer.Option(
         "--d-iters", help="Discriminator iterations from scratch per snapshot (default: by "
         "tier; the paper's 4000 at --scale paper).", show_default=False)] = None,
-    seeds: SeedsOpt = None,
-    seed: SeedOpt = None,
-    launcher: LauncherOpt = Launcher.basic,
-    results: ResultsOpt = None,
-    scale: ScaleOpt = None,
-    show_config: ShowConfigOpt = False,
-    debug: DebugOpt = False,
 ) -> None:
     """P1 Fig. 1-3: train a fresh discriminator against frozen DCGAN generators and watch the
-    original cost's gradient vanish while the -log D cost's does not."""
+    original cost's gradient vanish while the -log D cost's does not (cpu tier, 2 seeds:
+    FIG2_TIME)."""
     from wgan_repro import plans
 
-    user = fig2_overrides(overrides, epochs, d_iters, seeds, seed, results, scale)
-    _execute(plans.plan_fig2, user, launcher, show_config)
+    user = [*common_overrides(overrides, shared, "fig2.seeds"),
+            *_list_override("fig2.epochs", parse_int_list(epochs, "--epochs"))]
+    if d_iters is not None:
+        user.append(f"fig2.d_iters={d_iters}")
+    _run(plans.plan_fig2, user, shared)
 
 
-@app.command()
-def curve(
-    overrides: OverridesArg = None,
-    seeds: SeedsOpt = None,
-    seed: SeedOpt = None,
-    launcher: LauncherOpt = Launcher.basic,
-    results: ResultsOpt = None,
-    scale: ScaleOpt = None,
-    show_config: ShowConfigOpt = False,
-    debug: DebugOpt = False,
-) -> None:
+@verb(app)
+def curve(shared: Shared, overrides: OverridesArg = None) -> None:
     """P2 Fig. 3-4: the WGAN critic's estimate vs sample quality (exact EMD, classifier
-    FCD), next to the standard GAN's JS estimate."""
+    FCD), next to the standard GAN's JS estimate (cpu tier: CURVE_TIME)."""
     from wgan_repro import plans
 
-    user = [*build_overrides(overrides, results, scale, None),
-            *_list_override("curve.seeds", seeds_from(seeds, seed))]
-    _execute(plans.plan_curve, user, launcher, show_config)
+    _run(plans.plan_curve, common_overrides(overrides, shared, "curve.seeds"), shared)
 
 
-@app.command()
+@verb(app)
 def ablate(
+    shared: Shared,
     overrides: OverridesArg = None,
     dcgan: Annotated[bool, typer.Option("--dcgan", help="P2 Fig. 5: the DCGAN generator "
                                         "(both WGAN and GAN should work).")] = False,
@@ -282,19 +311,12 @@ def ablate(
                                         "norm and with a constant filter count.")] = False,
     mlp: Annotated[bool, typer.Option("--mlp", help="P2 Fig. 7: MLP generator, 4 hidden layers "
                                       "x 512 ReLU units.")] = False,
-    all_variants: Annotated[bool, typer.Option("--all", help="All three variants (about 27 "
-                                               "minutes at the cpu tier).")] = False,
-    seeds: SeedsOpt = None,
-    seed: SeedOpt = None,
-    launcher: LauncherOpt = Launcher.basic,
-    results: ResultsOpt = None,
-    scale: ScaleOpt = None,
-    show_config: ShowConfigOpt = False,
-    debug: DebugOpt = False,
+    all_variants: Annotated[bool, typer.Option("--all", help="All three variants (cpu tier: "
+                                               "ABLATE_ALL_TIME).")] = False,
 ) -> None:
     """P2 Fig. 5-7: WGAN vs the standard GAN with the DCGAN, no-batch-norm and MLP
     generators; mode collapse measured by a digits classifier. Choose variants with --dcgan,
-    --no-bn, --mlp (combinable) or --all."""
+    --no-bn, --mlp (combinable) or --all (cpu tier, 3 seeds: ABLATE_TIMES)."""
     from wgan_repro import plans
 
     chosen = [name for name, flag in (("dcgan", dcgan), ("no_bn", no_bn), ("mlp", mlp)) if flag]
@@ -302,27 +324,22 @@ def ablate(
         raise typer.BadParameter("give --all or a choice of --dcgan/--no-bn/--mlp, not both")
     if not all_variants and not chosen:
         raise typer.BadParameter("choose variants: --dcgan, --no-bn, --mlp (combinable) or --all")
-    user = [*build_overrides(overrides, results, scale, None),
-            *_list_override("ablate.seeds", seeds_from(seeds, seed))]
-    _execute(plans.planner_ablate(None if all_variants else chosen), user, launcher, show_config)
+    _run(plans.planner_ablate(None if all_variants else chosen),
+         common_overrides(overrides, shared, "ablate.seeds"), shared)
 
 
-@app.command()
-def toy(
-    overrides: OverridesArg = None,
-    seed: SeedOpt = None,
-    launcher: LauncherOpt = Launcher.basic,
-    results: ResultsOpt = None,
-    scale: ScaleOpt = None,
-    show_config: ShowConfigOpt = False,
-    debug: DebugOpt = False,
-) -> None:
+@verb(app)
+def toy(shared: Shared, overrides: OverridesArg = None) -> None:
     """P2 Fig. 1-2: parallel lines (W, JS, KL, TV against theta, closed forms and trained
-    estimates) and two 1-D Gaussians (saturated discriminator, near-linear critic)."""
+    estimates) and two 1-D Gaussians (saturated discriminator, near-linear critic); one run
+    (cpu tier: TOY_TIME)."""
     from wgan_repro import plans
 
-    _execute(plans.plan_toy, build_overrides(overrides, results, scale, seed), launcher,
-             show_config)
+    if shared.seeds is not None and len(shared.seeds) > 1:
+        raise typer.BadParameter("toy is one run (closed forms against one trained critic): "
+                                 "give one seed, e.g. --seed 3")
+    seed = shared.seeds[0] if shared.seeds else None
+    _run(plans.plan_toy, build_overrides(overrides, shared.results, shared.scale, seed), shared)
 
 
 probe_app = typer.Typer(
@@ -332,70 +349,42 @@ probe_app = typer.Typer(
 app.add_typer(probe_app, name="probe")
 
 
-@probe_app.command("adam")
-def probe_adam(
-    overrides: OverridesArg = None,
-    seeds: SeedsOpt = None,
-    seed: SeedOpt = None,
-    launcher: LauncherOpt = Launcher.basic,
-    results: ResultsOpt = None,
-    scale: ScaleOpt = None,
-    show_config: ShowConfigOpt = False,
-    debug: DebugOpt = False,
-) -> None:
+@verb(probe_app, "adam")
+def probe_adam(shared: Shared, overrides: OverridesArg = None) -> None:
     """P2 section 4.2: Algorithm 1 with Adam (beta1 = 0.5) and with RMSProp at the same high
     learning rate; the cosine between each critic step and the negative gradient, and where
-    the critic's loss blows up."""
+    the critic's loss blows up (cpu tier: PROBE_ADAM_TIME)."""
     from wgan_repro import plans
 
-    user = [*build_overrides(overrides, results, scale, None),
-            *_list_override("probe.seeds", seeds_from(seeds, seed))]
-    _execute(plans.planner_probe("adam"), user, launcher, show_config)
+    _run(plans.planner_probe("adam"), common_overrides(overrides, shared, "probe.seeds"), shared)
 
 
-@probe_app.command("noise")
+@verb(probe_app, "noise")
 def probe_noise(
+    shared: Shared,
     overrides: OverridesArg = None,
     epochs: Annotated[str | None, typer.Option(
         "--epochs", help="Generator snapshots, in DCGAN training epochs, strictly increasing "
         "(default: fig2's 1,20,25).", show_default=False)] = None,
-    seeds: SeedsOpt = None,
-    seed: SeedOpt = None,
-    launcher: LauncherOpt = Launcher.basic,
-    results: ResultsOpt = None,
-    scale: ScaleOpt = None,
-    show_config: ShowConfigOpt = False,
-    debug: DebugOpt = False,
 ) -> None:
     """P1 section 3: the fig2 protocol without instance noise on the discriminator's inputs
     and with it at each fixed std of probe.arms (0.5 and 1.0); does the original cost's
-    gradient still vanish?"""
+    gradient still vanish? (cpu tier: PROBE_NOISE_TIME)"""
     from wgan_repro import plans
 
-    user = [*build_overrides(overrides, results, scale, None),
-            *_list_override("fig2.epochs", parse_int_list(epochs, "--epochs")),
-            *_list_override("probe.seeds", seeds_from(seeds, seed))]
-    _execute(plans.planner_probe("noise"), user, launcher, show_config)
+    user = [*common_overrides(overrides, shared, "probe.seeds"),
+            *_list_override("fig2.epochs", parse_int_list(epochs, "--epochs"))]
+    _run(plans.planner_probe("noise"), user, shared)
 
 
-@app.command("all")
-def all_experiments(
-    overrides: OverridesArg = None,
-    seeds: Annotated[str | None, typer.Option(
-        "--seeds", help="Seeds for every experiment, e.g. 0,1,2 (default: by tier; toy, a "
-        "single run, takes the first).", show_default=False)] = None,
-    launcher: LauncherOpt = Launcher.basic,
-    results: ResultsOpt = None,
-    scale: ScaleOpt = None,
-    show_config: ShowConfigOpt = False,
-    debug: DebugOpt = False,
-) -> None:
+@verb(app, "all")
+def all_experiments(shared: Shared, overrides: OverridesArg = None) -> None:
     """Every experiment in turn: fig2, curve, ablate --all, toy, probe adam, probe noise
-    (about 45 minutes at the cpu tier on 2 cores). Then run `wgan-repro report`."""
+    (cpu tier: ALL_TIME). --seeds applies to every experiment (toy, one run, takes the
+    first). Then run `wgan-repro report`."""
     from wgan_repro import plans
 
-    seed_list = seeds_from(seeds, None)
-    common = build_overrides(overrides, results, scale, None)
+    common = build_overrides(overrides, shared.results, shared.scale, None)
     steps = [("fig2", plans.plan_fig2, "fig2.seeds"), ("curve", plans.plan_curve, "curve.seeds"),
              ("ablate", plans.planner_ablate(None), "ablate.seeds"),
              ("toy", plans.plan_toy, None),
@@ -403,14 +392,14 @@ def all_experiments(
              ("probe noise", plans.planner_probe("noise"), "probe.seeds")]
     for name, planner, seeds_key in steps:
         user = list(common)
-        if seed_list is not None:
-            user += (_list_override(seeds_key, seed_list) if seeds_key
-                     else [f"seed={seed_list[0]}"])
+        if shared.seeds is not None:
+            user += (_list_override(seeds_key, shared.seeds) if seeds_key
+                     else [f"seed={shared.seeds[0]}"])
         typer.echo(f"== {name} ==")
-        _execute(planner, user, launcher, show_config)
-    if not show_config:
+        _run(planner, user, shared)
+    if not shared.show_config:
         typer.echo("all experiments done; build the report with: wgan-repro report"
-                   + (f" --results {results}" if results else ""))
+                   + (f" --results {shared.results}" if shared.results else ""))
 
 
 @app.command()
@@ -484,7 +473,7 @@ def main() -> None:
         from click.exceptions import ClickException as CliError
 
     global _debug
-    _debug = "--debug" in sys.argv[1:]
+    _debug = False
     if len(sys.argv) == 1:
         sys.argv.append("--help")
     try:

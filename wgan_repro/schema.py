@@ -9,7 +9,6 @@ composing, before anything runs.
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass, field
 from typing import Any
 
