@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from test_cli import run_main  # the real entry point, in-process
+from conftest import run_main  # the real entry point, in-process
 
 from wgan_repro import hydra_runner
 from wgan_repro.experiments import ablate

@@ -12,14 +12,13 @@ import hashlib
 import os
 import shutil
 import sys
-import warnings
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import torch
+from conftest import run_main  # the real entry point, in-process
 
 from wgan_repro import cli, hydra_runner
 from wgan_repro.train import run_dir_for
@@ -36,32 +35,6 @@ RERUN_TINY = ("train", "--scale", "smoke", "--results", "{results}", *TINY_RUN)
 IS_ROOT = os.geteuid() == 0
 UNWRITABLE_RESULTS = "/sys/wgan-repro-test/r" if IS_ROOT else "{results}"
 UNWRITABLE_FRAGMENT = "cannot create results folder" if IS_ROOT else "is not writable"
-
-
-@contextmanager
-def warnings_printed_as_by_the_command():
-    """pytest records warnings; the installed command prints them on stderr (Python's default
-    filters), where the user sees them next to the error line."""
-
-    def print_warning(message, category, filename, lineno, file=None, line=None):
-        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
-
-    with warnings.catch_warnings():
-        warnings.resetwarnings()
-        for hidden in (DeprecationWarning, PendingDeprecationWarning, ImportWarning,
-                       ResourceWarning):
-            warnings.simplefilter("ignore", hidden)
-        warnings.showwarning = print_warning
-        yield
-
-
-def run_main(monkeypatch, capsys, *args):
-    """Call the real entry point (with its error handling) in-process, as tests/test_cli.py."""
-    monkeypatch.setattr(sys, "argv", ["wgan-repro", *args])
-    with pytest.raises(SystemExit) as exit_info, warnings_printed_as_by_the_command():
-        cli.main()
-    out, err = capsys.readouterr()
-    return exit_info.value.code, out, err
 
 
 # ---- what a row does to its results folder before the call ------------------------------------

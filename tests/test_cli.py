@@ -4,20 +4,12 @@ import subprocess
 import sys
 
 import pytest
+from conftest import run_main
 from typer.testing import CliRunner
 
 from wgan_repro import cli
 
 runner = CliRunner()
-
-
-def run_main(monkeypatch, capsys, *args):
-    """Call the real entry point (with its error handling) in-process."""
-    monkeypatch.setattr(sys, "argv", ["wgan-repro", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main()
-    out, err = capsys.readouterr()
-    return exit_info.value.code, out, err
 
 
 def test_help_lists_the_verbs():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from test_cli import run_main
+from conftest import run_main
 
 from wgan_repro import hydra_runner, plans
 from wgan_repro.errors import ConfigError

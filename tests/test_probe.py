@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from test_cli import run_main
+from conftest import run_main
 
 from wgan_repro import claims as claims_module
 from wgan_repro import plans

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_cli import run_main  # the real entry point, in-process
+from conftest import run_main  # the real entry point, in-process
 
 from wgan_repro import train as train_module
 from wgan_repro.claims import ALL_CLAIMS

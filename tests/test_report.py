@@ -373,7 +373,7 @@ def test_report_does_not_import_torch(rebuilt):
 def test_report_after_all_at_smoke_scale(monkeypatch, capsys, tmp_path):
     """The issue's acceptance: `all --scale smoke` then `report`; every experiment present,
     the claims table equal to claims.csv, every figure page rendered, times recorded."""
-    from test_cli import run_main
+    from conftest import run_main
 
     results = tmp_path / "results"
     # Every file a reader may open must arrive by rename from a temporary file (atomic).
