@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-all smoke-compare lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,19 @@ demo: $(STAMP)
 	$(BIN)/wgan-repro report
 	@echo "open results/REPORT.md (or results/report.pdf)"
 
+# The fast set (tests marked slow are left out: pyproject.toml's addopts).
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Everything, the slow tests included (what CI runs).
+test-all: $(STAMP)
+	$(BIN)/python -m pytest -m ''
+
+# Refactors: `wgan-repro all --scale smoke` with the code of BASE and with the working tree,
+# every CSV compared exactly (times excluded). Exit 1, naming each difference, if a number moved.
+BASE ?= HEAD
+smoke-compare: $(STAMP)
+	$(BIN)/python tools/smoke_compare.py --base $(BASE)
 
 lint: $(STAMP)
 	$(BIN)/ruff check wgan_repro tests benchmarks
