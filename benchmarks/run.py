@@ -42,7 +42,7 @@ from wgan_repro.experiments import fig2  # noqa: E402
 from wgan_repro.models import build_critic, build_generator  # noqa: E402
 from wgan_repro.objectives import gan_discriminator_loss  # noqa: E402
 from wgan_repro.results import write_csv  # noqa: E402
-from wgan_repro.train import make_optimizer, select_device  # noqa: E402
+from wgan_repro.runtime import make_optimizer, select_device  # noqa: E402
 
 COLUMNS = ("benchmark", "image_size", "device", "iters_per_s", "bare_iters_per_s", "ratio",
            "peak_mib")

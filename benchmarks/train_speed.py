@@ -23,7 +23,8 @@ import torch
 from wgan_repro import hydra_runner
 from wgan_repro.models import build_critic, build_generator
 from wgan_repro.objectives import wgan_critic_loss, wgan_generator_loss
-from wgan_repro.train import make_optimizer, select_device, train
+from wgan_repro.runtime import make_optimizer, select_device
+from wgan_repro.train import train
 
 # Per image size: the networks benchmarked and how many generator iterations to time.
 SETTINGS = {

@@ -19,7 +19,7 @@ from omegaconf import OmegaConf
 
 from wgan_repro.models import build_critic, build_generator
 from wgan_repro.objectives import clip_weights_, wgan_critic_loss
-from wgan_repro.train import make_optimizer
+from wgan_repro.runtime import make_optimizer
 
 NETS = {32: (1, 16), 64: (3, 64)}  # image size -> (channels, ngf = ndf)
 BATCH, NZ, CLIP = 64, 100, 0.01

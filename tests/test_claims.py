@@ -16,7 +16,7 @@ import pytest
 
 from wgan_repro import claims, results
 from wgan_repro.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
-from wgan_repro.train import MEDIAN_FILTER_WIDTH
+from wgan_repro.stats import MEDIAN_FILTER_WIDTH
 
 
 def _never():

@@ -154,7 +154,7 @@ def test_an_unknown_launcher_is_a_usage_error(monkeypatch, capsys, tmp_path):
 def test_device_is_cuda_then_mps_then_cpu_unless_chosen(monkeypatch, cuda, mps, name, expected):
     import torch
 
-    from wgan_repro.train import select_device
+    from wgan_repro.runtime import select_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)

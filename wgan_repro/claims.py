@@ -438,7 +438,7 @@ FAILING_RUN_PREFIX = "wgan_mlp_mlp"
 def curve_runs(curve, quality) -> dict[str, dict[str, Any]]:
     """Per run and seed: the median-filtered estimate (the WGAN's W estimate or the GAN's JS
     estimate), its values at the evaluation points, and the quality measured there."""
-    from wgan_repro.train import median_filtered
+    from wgan_repro.stats import median_filtered
 
     runs = {}
     for (run, seed), group in curve.groupby(["run", "seed"]):

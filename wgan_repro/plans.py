@@ -305,7 +305,7 @@ def execute(planner: Callable[[list[str]], Plan], user: list[str], launcher: str
 
 
 def device_name(cfg: Any) -> str:
-    from wgan_repro.train import select_device
+    from wgan_repro.runtime import select_device
 
     device = select_device(cfg.device)
     if device.type == "cuda":

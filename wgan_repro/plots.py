@@ -6,6 +6,7 @@ import warnings
 from pathlib import Path
 
 from wgan_repro.results import FIG2_COLUMNS, read_csv, write_with
+from wgan_repro.stats import final_rows
 
 STYLE = {
     "font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9,
@@ -154,7 +155,7 @@ def plot_fig2_update_quality(csv_path: Path, out_dir: Path) -> Path:
 
 
 def _filtered(group, column):
-    from wgan_repro.train import median_filtered
+    from wgan_repro.stats import median_filtered
 
     return median_filtered(group.groupby("gen_iter")[column].median())
 
@@ -286,71 +287,69 @@ def plot_ablate(out_dir: Path) -> list[Path]:
     summary.pdf (every metric across variants: seeds as dots, median bar, seed range)."""
     import json
 
-    import matplotlib.image as mpimg
-
-    from wgan_repro.experiments.ablate import final_rows
     from wgan_repro.results import ABLATE_COLUMNS
 
     plt = _pyplot()
     out_dir = Path(out_dir)
     frame = read_csv(out_dir / "metrics.csv", ABLATE_COLUMNS)
     summary = json.loads((out_dir / "summary.json").read_text())
-    params = summary.get("generator_parameters", {})
     order = [v for v in ("dcgan", "no_bn", "mlp") if v in summary["variants"]]
     order += sorted(set(summary["variants"]) - set(order))
-    paths = []
     names = {"dcgan": "fig5_dcgan.pdf", "no_bn": "fig6_no_bn.pdf", "mlp": "fig7_mlp.pdf"}
+    paths = []
     for variant in order:
-        entry = summary["variants"][variant]
-        finals = final_rows(frame, variant)
-        fig, axes = plt.subplots(1, 2, figsize=(8.4, 4.9))
-        for ax, arm in zip(axes, ("wgan", "gan")):
-            ax.set_axis_off()
-            grid = entry["sample_grids"].get(arm)
-            if grid is None:
-                ax.set_title(f"{ARM_LABELS[arm]}: not run", fontsize=9)
-                continue
-            match = finals[(finals["objective"] == arm) & (finals["seed"] == grid["seed"])]
-            row = match.iloc[0] if len(match) else None
-            if grid["path"] and Path(grid["path"]).exists():
-                ax.imshow(mpimg.imread(grid["path"]), cmap="gray")
-            else:
-                ax.text(0.5, 0.5, "no samples", ha="center", va="center", transform=ax.transAxes)
-            ax.set_title(_arm_title(arm, grid, row), fontsize=9)
-        n_params = params.get(variant)
-        fig.suptitle(f"{ABLATE_TITLES.get(variant, variant)}"
-                     + (f" ({n_params:,} generator parameters)" if n_params else "")
-                     + "\nDCGAN critic in both; left WGAN (Algorithm 1), right standard GAN",
-                     fontsize=10)
-        fig.tight_layout(rect=(0, 0, 1, 0.9))  # room for the two-line suptitle
+        fig = _ablate_variant_figure(plt, frame, summary, variant)
         paths.append(out_dir / names.get(variant, f"ablate_{variant}.pdf"))
         _save(fig, paths[-1])
+    fig = _ablate_summary_figure(plt, frame, summary, order)
+    paths.append(out_dir / "summary.pdf")
+    _save(fig, paths[-1])
+    plt.close("all")
+    return paths
 
+
+def _ablate_variant_figure(plt, frame, summary: dict, variant: str):
+    """WGAN samples left, GAN right (the grid of the seed the summary names), metrics above."""
+    import matplotlib.image as mpimg
+
+    entry = summary["variants"][variant]
+    finals = final_rows(frame, variant)
+    fig, axes = plt.subplots(1, 2, figsize=(8.4, 4.9))
+    for ax, arm in zip(axes, ("wgan", "gan")):
+        ax.set_axis_off()
+        grid = entry["sample_grids"].get(arm)
+        if grid is None:
+            ax.set_title(f"{ARM_LABELS[arm]}: not run", fontsize=9)
+            continue
+        match = finals[(finals["objective"] == arm) & (finals["seed"] == grid["seed"])]
+        row = match.iloc[0] if len(match) else None
+        if grid["path"] and Path(grid["path"]).exists():
+            ax.imshow(mpimg.imread(grid["path"]), cmap="gray")
+        else:
+            ax.text(0.5, 0.5, "no samples", ha="center", va="center", transform=ax.transAxes)
+        ax.set_title(_arm_title(arm, grid, row), fontsize=9)
+    n_params = summary.get("generator_parameters", {}).get(variant)
+    fig.suptitle(f"{ABLATE_TITLES.get(variant, variant)}"
+                 + (f" ({n_params:,} generator parameters)" if n_params else "")
+                 + "\nDCGAN critic in both; left WGAN (Algorithm 1), right standard GAN",
+                 fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.9))  # room for the two-line suptitle
+    return fig
+
+
+def _ablate_summary_figure(plt, frame, summary: dict, order: list[str]):
+    """Every metric across variants: each seed a circle, bar = median, line = seed range."""
     fig, axes = plt.subplots(1, len(ABLATE_METRICS), figsize=(3.6 * len(ABLATE_METRICS), 3.6))
     finals = {v: final_rows(frame, v) for v in order}
+    floor = [e.get("fcd_real_vs_real") for e in summary["variants"].values()]
     for ax, (column, label, log, ref) in zip(axes, ABLATE_METRICS):
         for i, variant in enumerate(order):
             for j, arm in enumerate(("wgan", "gan")):
                 group = finals[variant][finals[variant]["objective"] == arm]
-                if group.empty:
-                    continue
-                x = i + (j - 0.5) * 0.35
-                ok = group[~group["diverged"].astype(bool)]
-                values = ok[column].astype(float)
-                ax.scatter([x] * len(values), values, s=16, facecolors="none",
-                           edgecolors=ARM_COLORS[arm], linewidths=1.0,
-                           label=ARM_LABELS[arm] if i == 0 else None)
-                if len(values):
-                    ax.vlines(x, values.min(), values.max(), color=ARM_COLORS[arm], linewidth=1)
-                    ax.hlines(values.median(), x - 0.12, x + 0.12, color=ARM_COLORS[arm],
-                              linewidth=2)
-                n_div = int(group["diverged"].astype(bool).sum())
-                if n_div:
-                    ax.annotate(f"{n_div} diverged", (x, 1.0), xycoords=("data", "axes fraction"),
-                                ha="center", va="top", fontsize=7, color=ARM_COLORS[arm])
+                if not group.empty:
+                    _seed_spread(ax, group, column, i + (j - 0.5) * 0.35, arm, first=i == 0)
         if ref is not None:
             ax.axhline(ref[0], color="gray", linestyle="--", linewidth=0.8)
-        floor = [e.get("fcd_real_vs_real") for e in summary["variants"].values()]
         if column == "fcd" and floor and floor[0]:
             ax.axhline(floor[0], color="gray", linestyle="--", linewidth=0.8)
             ax.annotate("real vs real", (0.02, floor[0]), xycoords=("axes fraction", "data"),
@@ -371,10 +370,23 @@ def plot_ablate(out_dir: Path) -> list[Path]:
     fig.suptitle(f"P2 Fig. 5-7 measured: final evaluation of each run ({seeds_note} per "
                  "arm: circles, bar = median, line = seed range)", fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.94))
-    paths.append(out_dir / "summary.pdf")
-    _save(fig, paths[-1])
-    plt.close("all")
-    return paths
+    return fig
+
+
+def _seed_spread(ax, group, column: str, x: float, arm: str, first: bool) -> None:
+    """One arm's final values at ``x``: circles, the seed range, the median; diverged runs
+    counted above."""
+    ok = group[~group["diverged"].astype(bool)]
+    values = ok[column].astype(float)
+    ax.scatter([x] * len(values), values, s=16, facecolors="none", edgecolors=ARM_COLORS[arm],
+               linewidths=1.0, label=ARM_LABELS[arm] if first else None)
+    if len(values):
+        ax.vlines(x, values.min(), values.max(), color=ARM_COLORS[arm], linewidth=1)
+        ax.hlines(values.median(), x - 0.12, x + 0.12, color=ARM_COLORS[arm], linewidth=2)
+    n_div = int(group["diverged"].astype(bool).sum())
+    if n_div:
+        ax.annotate(f"{n_div} diverged", (x, 1.0), xycoords=("data", "axes fraction"),
+                    ha="center", va="top", fontsize=7, color=ARM_COLORS[arm])
 
 
 # ---- toy (P2 Fig. 1-2) ----------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -48,29 +48,19 @@ from wgan_repro.results import (
     write_text,
     write_with,
 )
+from wgan_repro.runtime import (
+    make_optimizer,
+    preserved_buffers,
+    rng_state,
+    run_precision,
+    set_rng_state,
+    setup_runtime,
+)
 from wgan_repro.schema import RUN_IDENTITY_SECTIONS, RUN_LENGTH_KEYS, validate
-
-MEDIAN_FILTER_WIDTH = 101  # P2 Fig. 3 median-filters the critic's estimate over 101 iterations
-
-
-# ---- set-up helpers ----------------------------------------------------------------------------
-def select_device(name: str) -> torch.device:
-    if name != "auto":
-        return torch.device(name)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+from wgan_repro.stats import median_filtered
 
 
-def setup_runtime(cfg: DictConfig) -> torch.device:
-    """Thread count from config (joblib/submitit workers must not oversubscribe), device."""
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    return select_device(cfg.device)
-
-
+# ---- a run's identity ----------------------------------------------------------------------------
 def semantic_config(cfg: DictConfig) -> dict:
     """What a run's numbers depend on: the resolved identity sections, without run length.
     ``train.precision: auto`` is recorded as what it resolves to here (bf16 and fp32 runs
@@ -82,58 +72,12 @@ def semantic_config(cfg: DictConfig) -> dict:
     return identity
 
 
-def run_precision(cfg: DictConfig) -> str:
-    """train.precision resolved for the device this config runs on."""
-    return precision.resolve(cfg.train.precision, select_device(cfg.device))
-
-
 def run_dir_for(cfg: DictConfig) -> Path:
     """results/<experiment>/<run_name>, the name defaulting to a content address of the config."""
     name = cfg.run_name or (
         f"{cfg.objective.name}-{cfg.generator.arch}-s{cfg.seed}-{config_hash(semantic_config(cfg))}"
     )
     return Path(cfg.results_dir) / cfg.experiment_name / name
-
-
-def make_optimizer(cfg, params) -> torch.optim.Optimizer:
-    if cfg.name == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, betas=tuple(cfg.betas), eps=cfg.eps)
-    return torch.optim.RMSprop(params, lr=cfg.lr, alpha=cfg.alpha, eps=cfg.eps)
-
-
-def rng_state(device: torch.device) -> dict:
-    state = {"cpu": torch.get_rng_state()}
-    if device.type == "cuda":
-        state["cuda"] = torch.cuda.get_rng_state(device)
-    return state
-
-
-def set_rng_state(state: dict, device: torch.device) -> None:
-    torch.set_rng_state(state["cpu"])
-    if device.type == "cuda" and "cuda" in state:
-        torch.cuda.set_rng_state(state["cuda"], device)
-
-
-@contextmanager
-def preserved_buffers(module: torch.nn.Module):
-    """Sampling keeps batch norm in training mode (batch statistics), as in training and in
-    the reference code; restoring the running statistics afterwards means sampling or
-    evaluating never changes a run."""
-    saved = {k: v.clone() for k, v in module.named_buffers()}
-    try:
-        yield module
-    finally:
-        module.load_state_dict(saved, strict=False)
-
-
-def median_filtered(values, width: int = MEDIAN_FILTER_WIDTH):
-    """Centred running median (P2 Fig. 3's filter); a pandas Series in, a Series out (a list
-    in, a list out)."""
-    import pandas as pd
-
-    series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=float)
-    filtered = series.rolling(width, center=True, min_periods=1).median()
-    return filtered if isinstance(values, pd.Series) else filtered.tolist()
 
 
 # ---- progress display ----------------------------------------------------------------------------
@@ -222,167 +166,231 @@ def train(cfg: DictConfig, run_dir: Path | None = None,
         return _train_in(run_dir, cfg, evaluate, critic_step_probe)
 
 
-def _train_in(run_dir: Path, cfg: DictConfig, evaluate, critic_step_probe) -> dict[str, Any]:
-    """The body of ``train``, run holding the run folder's lock."""
-    config = semantic_config(cfg)
-    digest = config_hash(config)
-    ckpt_path = run_dir / "checkpoints" / "last.pt"
-    summary_path = run_dir / "summary.json"
+@dataclass
+class Nets:
+    """The two networks, their optimisers and the batch stream: what a checkpoint restores."""
 
+    generator: torch.nn.Module
+    critic: torch.nn.Module
+    opt_generator: torch.optim.Optimizer
+    opt_critic: torch.optim.Optimizer
+    batches: Any
+
+
+@dataclass(frozen=True)
+class StepSetup:
+    """What every step of one run shares: how to draw noise and how to run a forward pass."""
+
+    objective: Any
+    forward_pass: Callable[[], Any]  # bf16 autocast, or nothing
+    batch_size: int
+    nz: int
+    device: torch.device
+
+    def noise(self) -> torch.Tensor:
+        return torch.randn(self.batch_size, self.nz, device=self.device)
+
+
+def _train_in(run_dir: Path, cfg: DictConfig, evaluate, critic_step_probe) -> dict[str, Any]:
+    """The body of ``train``, run holding the run folder's lock: set up or resume, loop,
+    finish. Reads top to bottom; the helpers below do one thing each."""
+    identity = semantic_config(cfg)
+    digest = config_hash(identity)
+    ckpt_path, summary_path = run_dir / "checkpoints" / "last.pt", run_dir / "summary.json"
     device = setup_runtime(cfg)
     tc, objective = cfg.train, build_objective(cfg.objective)
 
-    state = load_checkpoint(ckpt_path, config) if ckpt_path.exists() else None
+    state = load_checkpoint(ckpt_path, identity) if ckpt_path.exists() else None
     done_before = state is not None and (state["gen_iter"] >= tc.iterations or state["diverged_at"])
     if done_before and summary_path.exists():
         return json.loads(summary_path.read_text())  # same config, already done: reuse
 
     torch.manual_seed(cfg.seed)
     data = load_dataset(cfg.data, cache_dir=Path(cfg.results_dir) / ".cache")
-    layout = tc.channels_last
-    generator = precision.laid_out(build_generator(cfg.generator, data.sample_shape).to(device), layout)
-    critic = precision.laid_out(build_critic(cfg.critic, data.sample_shape).to(device), layout)
-    forward_pass = precision.autocast(run_precision(cfg), device)  # bf16 compute, or nothing
-    opt_generator = make_optimizer(cfg.optim, generator.parameters())
-    opt_critic = make_optimizer(cfg.optim, critic.parameters())
-    batches = make_batches(data, tc.batch_size, cfg.seed, device, cfg.data.num_workers)
-    nz, batch_size = cfg.generator.nz, tc.batch_size
+    nets = build_nets(cfg, data, device)
+    step = StepSetup(objective, precision.autocast(run_precision(cfg), device), tc.batch_size,
+                     cfg.generator.nz, device)
     # Fixed noise for sample grids, from its own generator so it never shifts the training RNG.
-    fixed_noise = torch.randn(tc.grid_size, nz, generator=torch.Generator().manual_seed(cfg.seed))
-    fixed_noise = fixed_noise.to(device)
-
-    rows: list[list[float | None]] = []
-    quality: list[dict[str, float]] = []
-    start, elapsed_before = 0, 0.0
-    if state is not None:
-        generator.load_state_dict(state["generator"])
-        critic.load_state_dict(state["critic"])
-        opt_generator.load_state_dict(state["opt_generator"])
-        opt_critic.load_state_dict(state["opt_critic"])
-        batches.load_state_dict(state["batches"])
-        set_rng_state(state["rng"], device)
-        rows, start, elapsed_before = state["rows"], state["gen_iter"], state["elapsed"]
-        quality = state.get("quality", [])
+    fixed_noise = torch.randn(tc.grid_size, cfg.generator.nz,
+                              generator=torch.Generator().manual_seed(cfg.seed)).to(device)
+    rows, quality, start, elapsed_before = restore(nets, state, device)
     write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
-
-    def checkpoint(gen_iter: int, finished: bool, diverged_at: int | None = None) -> None:
-        write_csv(run_dir / "metrics.csv", [dict(zip(TRAIN_METRICS_COLUMNS, r)) for r in rows],
-                  TRAIN_METRICS_COLUMNS)
-        if quality:
-            write_csv(run_dir / "quality.csv", quality, list(quality[0]))
-        save_checkpoint(ckpt_path, {
-            "config": config, "config_hash": digest, "gen_iter": gen_iter, "finished": finished,
-            "diverged_at": diverged_at,
-            "generator": generator.state_dict(), "critic": critic.state_dict(),
-            "opt_generator": opt_generator.state_dict(), "opt_critic": opt_critic.state_dict(),
-            "batches": batches.state_dict(), "rng": rng_state(device), "rows": rows,
-            "quality": quality, "elapsed": elapsed_before + time.perf_counter() - started,
-        })
-
-    def run_evaluation(gen_iter: int) -> None:
-        if evaluate is None or (quality and quality[-1]["gen_iter"] == gen_iter):
-            return
-        with preserved_buffers(generator):
-            quality.append({"gen_iter": gen_iter, **evaluate(generator)})
-
-    def save_samples(gen_iter: int) -> None:
-        if len(data.sample_shape) != 3:
-            return  # 2-D points have no image grid
-        from torchvision.utils import save_image
-
-        with preserved_buffers(generator), torch.no_grad():
-            images = generator(fixed_noise).cpu()
-        write_with(run_dir / "samples" / f"gen_iter_{gen_iter:06d}.png",
-                   lambda tmp: save_image(images, tmp, format="png", normalize=True,
-                                          value_range=(-1, 1), nrow=int(math.sqrt(len(images)))))
 
     started = time.perf_counter()
     diverged_at = None
-    generator.train()
-    critic.train()
-    title = f"{cfg.experiment_name} {cfg.objective.name}"
-    progress = Progress(cfg.progress, tc.iterations, start, tc.log_every, title)
+    nets.generator.train()
+    nets.critic.train()
+    progress = Progress(cfg.progress, tc.iterations, start, tc.log_every,
+                        f"{cfg.experiment_name} {cfg.objective.name}")
     with progress:
         for gen_iter in range(start, tc.iterations):
             # -- critic: n_critic updates (more during the reference warm-up) --
-            critic.requires_grad_(True)
             n_critic = objective.critic_iters(gen_iter)
             noise_std = objective.instance_noise(gen_iter)  # P1 section 3; 0 = off
+            nets.critic.requires_grad_(True)
             for _ in range(n_critic):
-                real = batches.next()
-                with torch.no_grad(), forward_pass():  # the critic step needs no graph through G
-                    fake = generator(torch.randn(batch_size, nz, device=device))
-                with forward_pass():  # outputs back to fp32: losses never sum bf16 numbers
-                    critic_real = critic(add_instance_noise(real, noise_std)).float()
-                    critic_fake = critic(add_instance_noise(fake, noise_std)).float()
-                critic_loss = objective.critic_loss(critic_real, critic_fake)
-                opt_critic.zero_grad(set_to_none=True)
-                critic_loss.backward()
-                if critic_step_probe is not None:
-                    critic_step_probe.before(critic)
-                opt_critic.step()
-                if critic_step_probe is not None:
-                    critic_step_probe.after(critic, gen_iter + 1, critic_loss)
-                if objective.clip is not None:
-                    clip_weights_(critic.parameters(), objective.clip)
-
+                critic_loss, critic_real, critic_fake = critic_step(
+                    nets, step, noise_std, critic_step_probe, gen_iter + 1)
             # -- generator: one update through the frozen critic --
-            critic.requires_grad_(False)  # no critic weight gradients in the generator step
-            with forward_pass():
-                fake = generator(torch.randn(batch_size, nz, device=device))
-                critic_on_fake = critic(add_instance_noise(fake, noise_std)).float()
-            generator_loss = objective.generator_loss(critic_on_fake)
-            opt_generator.zero_grad(set_to_none=True)
-            generator_loss.backward()
-            opt_generator.step()
+            nets.critic.requires_grad_(False)  # no critic weight gradients in the generator step
+            generator_loss = generator_step(nets, step, noise_std)
 
-            # -- log the iteration (one device sync) --
-            with torch.no_grad():
-                real_out, fake_out = critic_real.detach(), critic_fake.detach()
-                if objective.is_wasserstein:
-                    extra = torch.stack([wasserstein_estimate(real_out, fake_out)])
-                else:
-                    extra = torch.stack([discriminator_accuracy(real_out, fake_out),
-                                         js_estimate(real_out, fake_out)])
-                values = torch.cat([torch.stack([critic_loss.detach(), generator_loss.detach()]),
-                                    extra]).tolist()
             done = gen_iter + 1
-            seconds = elapsed_before + time.perf_counter() - started
-            if objective.is_wasserstein:
-                row = [done, n_critic, values[0], values[1], values[2], None, None, seconds]
-            else:
-                row = [done, n_critic, values[0], values[1], None, values[2], values[3], seconds]
+            row = metrics_row(objective, done, n_critic, critic_loss, generator_loss,
+                              critic_real, critic_fake, elapsed_before + time.perf_counter() - started)
             rows.append(row)
-            progress.update(done, dict(zip(TRAIN_METRICS_COLUMNS, row)))
-
-            if not all(math.isfinite(v) for v in values):
+            progress.update(done, row)
+            if not all(math.isfinite(v) for v in row.values() if v is not None):
                 diverged_at = done  # a result, not a crash: stop and record it
                 break
             if done % tc.sample_every == 0:
-                save_samples(done)
+                save_samples(run_dir, nets.generator, fixed_noise, data.sample_shape, done)
             if tc.eval_every and done % tc.eval_every == 0:
-                run_evaluation(done)
+                evaluate_into(quality, evaluate, nets.generator, done)
             if tc.snapshot_every and done % tc.snapshot_every == 0:
                 write_with(run_dir / "snapshots" / f"gen_iter_{done:06d}.pt",
-                           lambda tmp: torch.save(generator.state_dict(), tmp))
+                           lambda tmp: torch.save(nets.generator.state_dict(), tmp))
             if done % tc.checkpoint_every == 0 and done < tc.iterations:
-                checkpoint(done, finished=False)
+                checkpoint(run_dir, ckpt_path, identity, digest, nets, device, rows, quality,
+                           elapsed_before + time.perf_counter() - started, finished=False)
 
     gen_iters = len(rows)
     if diverged_at is None and gen_iters % tc.sample_every != 0:
-        save_samples(gen_iters)
+        save_samples(run_dir, nets.generator, fixed_noise, data.sample_shape, gen_iters)
     if diverged_at is None and gen_iters > 0:
-        run_evaluation(gen_iters)
-    checkpoint(gen_iters, finished=True, diverged_at=diverged_at)
+        evaluate_into(quality, evaluate, nets.generator, gen_iters)
+    checkpoint(run_dir, ckpt_path, identity, digest, nets, device, rows, quality,
+               elapsed_before + time.perf_counter() - started, finished=True,
+               diverged_at=diverged_at)
     summary = summarize(cfg, rows, run_dir, digest, diverged_at,
-                        count_parameters(generator), count_parameters(critic), device)
+                        count_parameters(nets.generator), count_parameters(nets.critic), device)
     write_json(summary_path, summary)
     return summary
 
 
+# ---- the loop's helpers --------------------------------------------------------------------------
+def build_nets(cfg: DictConfig, data, device: torch.device) -> Nets:
+    """Fresh networks (in the configured memory layout), optimisers and batch stream."""
+    layout = cfg.train.channels_last
+    generator = precision.laid_out(build_generator(cfg.generator, data.sample_shape).to(device),
+                                   layout)
+    critic = precision.laid_out(build_critic(cfg.critic, data.sample_shape).to(device), layout)
+    return Nets(generator, critic, make_optimizer(cfg.optim, generator.parameters()),
+                make_optimizer(cfg.optim, critic.parameters()),
+                make_batches(data, cfg.train.batch_size, cfg.seed, device, cfg.data.num_workers))
+
+
+def restore(nets: Nets, state: dict | None, device: torch.device
+            ) -> tuple[list[dict], list[dict], int, float]:
+    """Load a checkpoint into ``nets`` and the RNG; (metric rows, quality rows, generator
+    iterations done, seconds spent) so far, or an empty start without a checkpoint."""
+    if state is None:
+        return [], [], 0, 0.0
+    for name in ("generator", "critic", "opt_generator", "opt_critic", "batches"):
+        getattr(nets, name).load_state_dict(state[name])
+    set_rng_state(state["rng"], device)
+    # rows are keyed by column; checkpoints of earlier versions stored positional lists
+    rows = [row if isinstance(row, dict) else dict(zip(TRAIN_METRICS_COLUMNS, row))
+            for row in state["rows"]]
+    return rows, state.get("quality", []), state["gen_iter"], state["elapsed"]
+
+
+def critic_step(nets: Nets, step: StepSetup, noise_std: float,
+                probe: CriticStepProbe | None, gen_iter: int):
+    """One critic update on a real batch and a fake one (no graph through the generator);
+    returns the loss and the critic's fp32 outputs on both batches."""
+    real = nets.batches.next()
+    with torch.no_grad(), step.forward_pass():  # the critic step needs no graph through G
+        fake = nets.generator(step.noise())
+    with step.forward_pass():  # outputs back to fp32: losses never sum bf16 numbers
+        critic_real = nets.critic(add_instance_noise(real, noise_std)).float()
+        critic_fake = nets.critic(add_instance_noise(fake, noise_std)).float()
+    critic_loss = step.objective.critic_loss(critic_real, critic_fake)
+    nets.opt_critic.zero_grad(set_to_none=True)
+    critic_loss.backward()
+    if probe is not None:
+        probe.before(nets.critic)
+    nets.opt_critic.step()
+    if probe is not None:
+        probe.after(nets.critic, gen_iter, critic_loss)
+    if step.objective.clip is not None:
+        clip_weights_(nets.critic.parameters(), step.objective.clip)
+    return critic_loss, critic_real, critic_fake
+
+
+def generator_step(nets: Nets, step: StepSetup, noise_std: float) -> torch.Tensor:
+    """One generator update through the (frozen) critic; returns its loss."""
+    with step.forward_pass():
+        fake = nets.generator(step.noise())
+        critic_on_fake = nets.critic(add_instance_noise(fake, noise_std)).float()
+    generator_loss = step.objective.generator_loss(critic_on_fake)
+    nets.opt_generator.zero_grad(set_to_none=True)
+    generator_loss.backward()
+    nets.opt_generator.step()
+    return generator_loss
+
+
+def metrics_row(objective, gen_iter: int, n_critic: int, critic_loss, generator_loss,
+                critic_real, critic_fake, seconds: float) -> dict[str, float | int | None]:
+    """One metrics.csv row (TRAIN_METRICS_COLUMNS), read from the device in one sync; the
+    other objective's columns stay None."""
+    with torch.no_grad():
+        real_out, fake_out = critic_real.detach(), critic_fake.detach()
+        if objective.is_wasserstein:
+            extra = {"wasserstein_estimate": wasserstein_estimate(real_out, fake_out)}
+        else:
+            extra = {"discriminator_accuracy": discriminator_accuracy(real_out, fake_out),
+                     "js_estimate": js_estimate(real_out, fake_out)}
+        losses = {"critic_loss": critic_loss.detach(), "generator_loss": generator_loss.detach()}
+        values = torch.stack([*losses.values(), *extra.values()]).tolist()
+    row = dict.fromkeys(TRAIN_METRICS_COLUMNS)
+    row.update(zip([*losses, *extra], values))
+    row.update(gen_iter=gen_iter, critic_iters=n_critic, seconds=seconds)
+    return row
+
+
+def evaluate_into(quality: list[dict], evaluate, generator: torch.nn.Module,
+                  gen_iter: int) -> None:
+    """Append ``evaluate(generator)`` at ``gen_iter`` to ``quality`` (once per iteration)."""
+    if evaluate is None or (quality and quality[-1]["gen_iter"] == gen_iter):
+        return
+    with preserved_buffers(generator):
+        quality.append({"gen_iter": gen_iter, **evaluate(generator)})
+
+
+def save_samples(run_dir: Path, generator: torch.nn.Module, fixed_noise: torch.Tensor,
+                 sample_shape: tuple, gen_iter: int) -> None:
+    """The sample grid of the fixed noise as samples/gen_iter_<n>.png (images only)."""
+    if len(sample_shape) != 3:
+        return  # 2-D points have no image grid
+    from torchvision.utils import save_image
+
+    with preserved_buffers(generator), torch.no_grad():
+        images = generator(fixed_noise).cpu()
+    write_with(run_dir / "samples" / f"gen_iter_{gen_iter:06d}.png",
+               lambda tmp: save_image(images, tmp, format="png", normalize=True,
+                                      value_range=(-1, 1), nrow=int(math.sqrt(len(images)))))
+
+
+def checkpoint(run_dir: Path, path: Path, identity: dict, digest: str, nets: Nets,
+               device: torch.device, rows: list[dict], quality: list[dict], elapsed: float,
+               finished: bool, diverged_at: int | None = None) -> None:
+    """metrics.csv, quality.csv and the checkpoint, each written atomically."""
+    write_csv(run_dir / "metrics.csv", rows, TRAIN_METRICS_COLUMNS)
+    if quality:
+        write_csv(run_dir / "quality.csv", quality, list(quality[0]))
+    save_checkpoint(path, {
+        "config": identity, "config_hash": digest, "gen_iter": len(rows), "finished": finished,
+        "diverged_at": diverged_at,
+        **{name: getattr(nets, name).state_dict()
+           for name in ("generator", "critic", "opt_generator", "opt_critic", "batches")},
+        "rng": rng_state(device), "rows": rows, "quality": quality, "elapsed": elapsed,
+    })
+
+
 def summarize(cfg, rows, run_dir, digest, diverged_at, params_generator, params_critic,
               device) -> dict[str, Any]:
-    columns = {name: [r[i] for r in rows] for i, name in enumerate(TRAIN_METRICS_COLUMNS)}
+    columns = {name: [r[name] for r in rows] for name in TRAIN_METRICS_COLUMNS}
     summary: dict[str, Any] = {
         "run_dir": str(run_dir),
         "config_hash": digest,

@@ -23,6 +23,7 @@ from wgan_repro.data import load_dataset, to_unit_range
 from wgan_repro.errors import ConfigError
 from wgan_repro.experiments.quality import make_evaluator
 from wgan_repro.results import ABLATE_COLUMNS, read_csv, write_csv, write_json
+from wgan_repro.stats import final_rows
 from wgan_repro.train import train
 
 FIGURES = {"dcgan": ("fig5_dcgan.pdf", "P2 Fig. 5"), "no_bn": ("fig6_no_bn.pdf", "P2 Fig. 6"),
@@ -145,12 +146,6 @@ def aggregate(results_dir: Path, runs: list[dict[str, Any]], sources: dict[str, 
 def _last_grid(run_dir: Path) -> str | None:
     grids = sorted((run_dir / "samples").glob("gen_iter_*.png"))
     return str(grids[-1]) if grids else None
-
-
-def final_rows(frame, variant: str):
-    """The last evaluation of every run of this variant."""
-    mine = frame[frame["variant"] == variant].sort_values("gen_iters")
-    return mine.groupby(["objective", "seed"], as_index=False).tail(1)
 
 
 def final_stats(frame, variant: str) -> dict[str, Any]:

@@ -69,14 +69,8 @@ from wgan_repro.results import (
     write_text,
     write_with,
 )
-from wgan_repro.train import (
-    make_optimizer,
-    preserved_buffers,
-    run_precision,
-    semantic_config,
-    setup_runtime,
-    train,
-)
+from wgan_repro.runtime import make_optimizer, preserved_buffers, run_precision, setup_runtime
+from wgan_repro.train import semantic_config, train
 
 INSTANCE_NOISE_KEYS = ("instance_noise_std", "instance_noise_final_std",
                        "instance_noise_anneal_iters")  # objective keys of P1 section 3's noise

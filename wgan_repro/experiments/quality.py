@@ -12,7 +12,7 @@ from omegaconf import DictConfig
 from wgan_repro.data import load_dataset, to_unit_range
 from wgan_repro.errors import ConfigError
 from wgan_repro.metrics import exact_emd, load_or_train_classifier
-from wgan_repro.train import select_device
+from wgan_repro.runtime import select_device
 
 NOISE_SEED_OFFSET = 10_000  # evaluation noise: its own stream, never the training one
 
