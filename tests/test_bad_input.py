@@ -175,6 +175,8 @@ BAD_INPUTS = [
     BadInput("repeated-seed-override", "the same seed twice as an override (fig2.seeds=[1,1])",
              ("fig2", *SMOKE, "fig2.seeds=[1,1]"), CONFIG,
              "fig2.seeds names seed 1 more than once"),
+    BadInput("toy-infinite-lr", "toy with a non-finite learning rate (toy optim.lr=inf)",
+             ("toy", *SMOKE, "optim.lr=inf"), CONFIG, "optim.lr must be a finite number"),
     BadInput("launcher-plugin-missing", "--launcher joblib without the launchers extra installed",
              ("train", *SMOKE, "--launcher", "joblib"), CONFIG,
              "pip install 'wgan-repro[launchers]'",

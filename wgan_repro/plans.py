@@ -155,8 +155,7 @@ def plan_toy(user: list[str]) -> Plan:
     from wgan_repro.experiments import toy
 
     base = ["experiment=toy", *user]
-    cfg = hydra_runner.compose(base)
-    toy.validate_toy(cfg)
+    cfg = _validated(base, toy.validate_toy)  # the schema's checks, then the toy's own
     # The toy runs are its own small nets, aggregated inside the task (one job).
     return Plan("toy", cfg, [base], toy.run_toy, lambda runs: runs[0], [cfg.seed],
                 Path(cfg.results_dir) / "toy" / "config.yaml")
