@@ -11,6 +11,8 @@ import time
 import pandas as pd
 import pytest
 
+pytestmark = pytest.mark.slow  # kill -9 and Ctrl-C of real processes mid-run
+
 NUMBERS = ["gen_iter", "critic_iters", "critic_loss", "generator_loss", "wasserstein_estimate"]
 ARGS = ["train", "--scale", "smoke", "train.iterations=120", "train.checkpoint_every=20",
         "train.sample_every=100", "progress=none"]

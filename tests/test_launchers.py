@@ -61,6 +61,7 @@ def _grad_norms(results) -> pd.DataFrame:
     return read_csv(results / "fig2" / "grad_norms.csv", FIG2_COLUMNS)
 
 
+@pytest.mark.slow  # the launcher matrix: process start-up per launcher
 @pytest.mark.parametrize("launcher", ["joblib", "submitit_local"])
 def test_a_two_seed_sweep_runs_in_parallel_processes_and_is_aggregated(
         monkeypatch, capsys, tmp_path, launcher):

@@ -68,6 +68,7 @@ with locked(sys.argv[1], "test"):
 """
 
 
+@pytest.mark.slow  # kill -9 of a child process
 def test_a_lock_waits_for_its_holder_and_kill_9_releases_it(tmp_path, capsys):
     lock = tmp_path / "run" / ".lock"
     holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(lock)],
@@ -100,6 +101,7 @@ def _fig2(results: Path, *extra: str) -> list[str]:
             "--seed", "0", "--results", str(results), "progress=none", "threads=1", *extra]
 
 
+@pytest.mark.slow  # two processes, two runs each
 def test_two_runs_at_once_on_one_results_folder_equal_one_run_alone(tmp_path):
     """Two identical fig2 commands and a probe noise (which shares fig2's snapshot run) start
     together on one folder: all succeed, and fig2's files equal those of a run alone."""

@@ -370,6 +370,7 @@ def test_report_does_not_import_torch(rebuilt):
                    env={**os.environ, "OMP_NUM_THREADS": "1"})
 
 
+@pytest.mark.slow  # the full smoke `all`
 def test_report_after_all_at_smoke_scale(monkeypatch, capsys, tmp_path):
     """The issue's acceptance: `all --scale smoke` then `report`; every experiment present,
     the claims table equal to claims.csv, every figure page rendered, times recorded."""

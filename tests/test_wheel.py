@@ -9,6 +9,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow  # builds the wheel
 def test_wheel_ships_the_config_tree(tmp_path):
     wheel_dir, target = tmp_path / "wheel", tmp_path / "site"
     build = subprocess.run(
