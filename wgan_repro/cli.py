@@ -312,12 +312,12 @@ def ablate(
     mlp: Annotated[bool, typer.Option("--mlp", help="P2 Fig. 7: MLP generator, 4 hidden layers "
                                       "x 512 ReLU units.")] = False,
     all_variants: Annotated[bool, typer.Option("--all", help="All three variants (cpu tier: "
-                                               "about 65 minutes).")] = False,
+                                               "about 60 minutes).")] = False,
 ) -> None:
     """P2 Fig. 5-7: WGAN vs the standard GAN with the DCGAN, no-batch-norm and MLP
     generators; mode collapse measured by a digits classifier. Choose variants with --dcgan,
-    --no-bn, --mlp (combinable) or --all. Cpu tier, 3 seeds, 2 cores: --dcgan ~16, --no-bn ~18,
-    --mlp ~30 minutes."""
+    --no-bn, --mlp (combinable) or --all. Cpu tier, 3 seeds, 2 cores: --dcgan ~19, --no-bn ~17,
+    --mlp ~24 minutes."""
     from wgan_repro import plans
 
     chosen = [name for name, flag in (("dcgan", dcgan), ("no_bn", no_bn), ("mlp", mlp)) if flag]
@@ -354,7 +354,7 @@ app.add_typer(probe_app, name="probe")
 def probe_adam(shared: Shared, overrides: OverridesArg = None) -> None:
     """P2 section 4.2: Algorithm 1 with Adam (beta1 = 0.5) and with RMSProp at the same high
     learning rate; the cosine between each critic step and the negative gradient, and where
-    the critic's loss blows up (cpu tier: about 5 minutes on 2 cores)."""
+    the critic's loss blows up (cpu tier: about 2 minutes on 2 cores)."""
     from wgan_repro import plans
 
     _run(plans.planner_probe("adam"), common_overrides(overrides, shared, "probe.seeds"), shared)
@@ -370,7 +370,7 @@ def probe_noise(
 ) -> None:
     """P1 section 3: the fig2 protocol without instance noise on the discriminator's inputs
     and with it at each fixed std of probe.arms (0.5 and 1.0); does the original cost's
-    gradient still vanish? (cpu tier: about 12 minutes on 2 cores after fig2)"""
+    gradient still vanish? (cpu tier: about 13 minutes on 2 cores after fig2)"""
     from wgan_repro import plans
 
     user = [*common_overrides(overrides, shared, "probe.seeds"),
@@ -381,7 +381,7 @@ def probe_noise(
 @verb(app, "all")
 def all_experiments(shared: Shared, overrides: OverridesArg = None) -> None:
     """Every experiment in turn: fig2, curve, ablate --all, toy, probe adam, probe noise
-    (cpu tier: about 1 h 50 min on 2 cores). --seeds applies to every experiment (toy, one
+    (cpu tier: about 1 h 40 min on 2 cores). --seeds applies to every experiment (toy, one
     run, takes the first). Then run `wgan-repro report`."""
     from wgan_repro import plans
 
