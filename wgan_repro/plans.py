@@ -3,7 +3,9 @@ and how the jobs' results are aggregated; and the one function that expands swee
 every job through a Hydra launcher, aggregates, judges the claims, draws the figures and
 records timings.
 
-A planner takes the user's overrides (already free of sweeps) and returns a Plan. The CLI
+A planner takes the user's overrides (already free of sweeps) and returns a Plan. Every job's
+config is composed and validated once, here, before anything is launched; the task then runs
+on the config the launcher composes from the same overrides and checks nothing again. The CLI
 builds the user's overrides from its options and calls ``execute``; tests call planners and
 ``execute`` directly.
 """
@@ -37,8 +39,9 @@ class Plan:
 
 
 def _validated(overrides: list[str], *checks: Callable[[Any], None]) -> Any:
-    """Compose one job's config and run the schema's and the experiment's checks on it, so a
-    bad value fails before anything is launched."""
+    """Compose one job's (or the verb's) config and run the schema's and the experiment's
+    checks on it, so a bad value fails before anything is launched. The only validation a job
+    gets: neither its task nor ``train`` checks again."""
     from wgan_repro.schema import validate
 
     cfg = hydra_runner.compose(overrides)
@@ -73,6 +76,8 @@ def plan_fig2(user: list[str]) -> Plan:
     cfg = _validated(base, fig2.validate_fig2)
     results = Path(cfg.results_dir)
     jobs = [[*base, f"seed={s}"] for s in cfg.fig2.seeds]
+    for job in jobs:
+        _validated(job, fig2.validate_fig2)
     source = (f"fig2/grad_norms.csv (tier {cfg.tier}, seeds {_seeds_text(cfg.fig2.seeds)}, "
               f"{cfg.fig2.d_iters} D iterations)")
     return Plan("fig2", cfg, jobs, fig2.run_fig2,
@@ -89,7 +94,7 @@ def plan_curve(user: list[str]) -> Plan:
     jobs = [["experiment=curve", *run_overrides, *user, f"curve.run={name}", f"seed={s}"]
             for name, run_overrides in cfg.curve.runs.items() for s in cfg.curve.seeds]
     for job in jobs:
-        _validated(job)
+        _validated(job, curve.validate_curve)
     source = (f"curve/curve.csv, curve/quality.csv (tier {cfg.tier}, seeds "
               f"{_seeds_text(cfg.curve.seeds)}, {cfg.train.iterations} generator iterations)")
     return Plan("curve", cfg, jobs, curve.run_curve,
@@ -116,7 +121,7 @@ def planner_ablate(variants: list[str] | None) -> Callable[[list[str]], Plan]:
         # Each variant may have its own length and image size: its first job's config says.
         lengths = {}
         for job in jobs:
-            job_cfg = _validated(job)
+            job_cfg = _validated(job, ablate.validate_ablate)
             lengths.setdefault(job_cfg.ablate.variant, (job_cfg.train.iterations,
                                                         job_cfg.data.image_size))
         # Generator sizes of every variant (Fig. 6 is about ~10x fewer parameters than Fig. 5).

@@ -51,8 +51,8 @@ def validate_ablate(cfg: DictConfig) -> None:
 
 
 def run_ablate(cfg: DictConfig) -> dict[str, Any]:
-    """One run: variant ``ablate.variant``, arm ``ablate.objective``, seed ``seed``."""
-    validate_ablate(cfg)
+    """One run: variant ``ablate.variant``, arm ``ablate.objective``, seed ``seed``. ``cfg``
+    was validated when the job was planned (validate_ablate)."""
     evaluate, classifier = make_evaluator(cfg, cfg.ablate.eval_samples,
                                           coverage_min_share=cfg.ablate.class_min_share)
     summary = train(cfg, evaluate=evaluate)

@@ -42,8 +42,8 @@ def validate_curve(cfg: DictConfig) -> None:
 
 
 def run_curve(cfg: DictConfig) -> dict[str, Any]:
-    """One run of the figure (``curve.run`` names it): train with evaluations."""
-    validate_curve(cfg)
+    """One run of the figure (``curve.run`` names it): train with evaluations. ``cfg`` was
+    validated when the job was planned (validate_curve)."""
     evaluate, classifier = make_evaluator(cfg, cfg.curve.eval_samples, cfg.curve.eval_samples)
     summary = train(cfg, evaluate=evaluate)
     return {"run": cfg.curve.run, "seed": cfg.seed, "run_dir": summary["run_dir"],

@@ -282,8 +282,8 @@ def snapshot_run_config(cfg: DictConfig, batches_per_epoch: int) -> DictConfig:
 def run_fig2(cfg: DictConfig, update_quality: bool = True) -> dict[str, Any]:
     """One seed of the protocol. Returns the paths of its discriminator runs' CSVs ("files"),
     of its update-quality CSVs ("update_quality_files": empty when ``update_quality`` is
-    False, as `probe noise` asks, or fig2.probe_steps is 0) and timings."""
-    validate_fig2(cfg)
+    False, as `probe noise` asks, or fig2.probe_steps is 0) and timings. ``cfg`` was validated
+    when the job was planned (validate_fig2)."""
     device = setup_runtime(cfg)
     started = time.perf_counter()
     data = load_dataset(cfg.data, cache_dir=Path(cfg.results_dir) / ".cache")

@@ -137,8 +137,8 @@ def validate_probe_adam(cfg: DictConfig) -> None:
 
 def run_probe_adam(cfg: DictConfig) -> dict[str, Any]:
     """One arm (``probe.arm``), one seed: Algorithm 1 with every critic update recorded and
-    the samples' quality every ``train.eval_every`` generator iterations."""
-    validate_probe_adam(cfg)
+    the samples' quality every ``train.eval_every`` generator iterations. ``cfg`` was
+    validated when the job was planned (validate_probe_adam)."""
     run_dir = run_dir_for(cfg)
     steps_csv, quality_csv = run_dir / "critic_steps.csv", run_dir / "quality.csv"
     if not (steps_csv.exists() and quality_csv.exists()):
@@ -235,10 +235,10 @@ def aggregate_adam(results_dir: Path, runs: list[dict[str, Any]], cfg: DictConfi
 
 def run_probe_noise(cfg: DictConfig) -> dict[str, Any]:
     """One arm (``probe.arm``: the control or one fixed noise std), one seed: the fig2
-    protocol (its snapshots are shared)."""
+    protocol (its snapshots are shared). ``cfg`` was validated when the job was planned
+    (validate_probe_noise)."""
     from wgan_repro.experiments.fig2 import run_fig2
 
-    validate_probe_noise(cfg)
     result = run_fig2(cfg, update_quality=False)  # the probe measures norms only
     return {"arm": cfg.probe.arm, "seed": cfg.seed, "files": result["files"],
             "diverged_at": result.get("diverged_at")}
