@@ -13,7 +13,7 @@ import torch
 from omegaconf import OmegaConf
 
 from wgan_repro import claims as claims_module
-from wgan_repro import plots
+from wgan_repro import plans, plots
 from wgan_repro.errors import ConfigError
 from wgan_repro.experiments import fig2
 from wgan_repro.models.dcgan import DCGANCritic, DCGANGenerator
@@ -109,8 +109,8 @@ def smoke_run(compose):
 @pytest.fixture
 def smoke_fig2(smoke_run):
     cfg, run = smoke_run
-    summary = fig2.aggregate(cfg.results_dir, run["files"], "test", None,
-                             run["update_quality_files"])
+    results = Path(cfg.results_dir)
+    summary = plans.conclude("fig2", results, fig2.aggregate(results, [run], "test"))
     return cfg, run, summary
 
 

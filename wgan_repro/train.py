@@ -56,7 +56,7 @@ from wgan_repro.runtime import (
     set_rng_state,
     setup_runtime,
 )
-from wgan_repro.schema import RUN_IDENTITY_SECTIONS, RUN_LENGTH_KEYS, validate
+from wgan_repro.schema import RUN_IDENTITY_SECTIONS, RUN_LENGTH_KEYS
 from wgan_repro.stats import median_filtered
 
 
@@ -157,8 +157,10 @@ def train(cfg: DictConfig, run_dir: Path | None = None,
 
     Two processes asking for the same run folder at once do not both train it: the second
     waits for the first (a lock on the folder), then reuses or resumes what it left.
+
+    ``cfg`` is not checked here: every job's config is validated once, when it is planned
+    (plans._validated), and the configs the experiments derive from one stay valid.
     """
-    validate(cfg)
     check_writable(Path(cfg.results_dir))
     run_dir = Path(run_dir) if run_dir is not None else run_dir_for(cfg)
     with locked(run_dir / ".lock", f"run folder {run_dir}"):
