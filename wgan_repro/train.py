@@ -205,7 +205,9 @@ def _train_in(run_dir: Path, cfg: DictConfig, evaluate, critic_step_probe) -> di
     state = load_checkpoint(ckpt_path, identity) if ckpt_path.exists() else None
     done_before = state is not None and (state["gen_iter"] >= tc.iterations or state["diverged_at"])
     if done_before and summary_path.exists():
-        return json.loads(summary_path.read_text())  # same config, already done: reuse
+        # Same config, already done: reuse. The folder is where it is now (a results folder
+        # may have been moved or copied since the summary was written).
+        return {**json.loads(summary_path.read_text()), "run_dir": str(run_dir)}
 
     torch.manual_seed(cfg.seed)
     data = load_dataset(cfg.data, cache_dir=Path(cfg.results_dir) / ".cache")
