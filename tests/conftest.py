@@ -1,12 +1,15 @@
 """Shared fixtures and helpers: configs composed from the real config tree, shrunk to
-scale=smoke; ``run_main``, the real entry point called in-process (``from conftest import
+scale=smoke; one smoke fig2 run made once per test session and shared (read-only, or as a
+private copy); ``run_main``, the real entry point called in-process (``from conftest import
 run_main``)."""
 
 from __future__ import annotations
 
+import shutil
 import sys
 import warnings
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import torch
@@ -20,16 +23,46 @@ def _few_threads():
     torch.set_num_threads(2)
 
 
+def _smoke(results_dir: Path, *overrides: str):
+    return hydra_runner.compose(
+        ["scale=smoke", f"results_dir={results_dir}", "progress=none", *overrides])
+
+
 @pytest.fixture
 def compose(tmp_path):
     """compose(*overrides) -> a smoke-scale config writing under tmp_path."""
+    return lambda *overrides: _smoke(tmp_path / "results", *overrides)
 
-    def _compose(*overrides: str):
-        return hydra_runner.compose(
-            ["scale=smoke", f"results_dir={tmp_path / 'results'}", "progress=none", *overrides]
-        )
 
-    return _compose
+@pytest.fixture(scope="session")
+def fig2_smoke_shared(tmp_path_factory):
+    """(cfg, run): one smoke seed of run_fig2 (epochs 1 and 2: the smoke tier's), made once
+    for the whole session. Read it, never write into its folder: a test that reruns,
+    extends or aggregates takes ``fig2_smoke`` instead."""
+    from wgan_repro.experiments import fig2
+
+    cfg = _smoke(tmp_path_factory.mktemp("fig2_smoke") / "results", "experiment=fig2")
+    return cfg, fig2.run_fig2(cfg)
+
+
+def _moved(value, old: str, new: str):
+    if isinstance(value, str):
+        return new + value[len(old):] if value.startswith(old) else value
+    if isinstance(value, list):
+        return [_moved(v, old, new) for v in value]
+    return value
+
+
+@pytest.fixture
+def fig2_smoke(fig2_smoke_shared, tmp_path):
+    """(cfg, run) of the shared smoke fig2 run, copied into this test's tmp_path/results (the
+    folder ``compose`` writes to), every path in cfg and run pointing into the copy."""
+    cfg, run = fig2_smoke_shared
+    old, new = str(cfg.results_dir), str(tmp_path / "results")
+    shutil.copytree(old, new)
+    copy = cfg.copy()
+    copy.results_dir = new
+    return copy, {key: _moved(value, old, new) for key, value in run.items()}
 
 
 @contextmanager

@@ -9,7 +9,7 @@ import pytest
 import torch
 from conftest import run_main  # the real entry point, in-process
 
-from wgan_repro import hydra_runner
+from wgan_repro import hydra_runner, plans
 from wgan_repro.experiments import ablate
 from wgan_repro.metrics import DigitsClassifier
 from wgan_repro.results import ABLATE_COLUMNS
@@ -30,7 +30,8 @@ def smoke_ablate(tmp_path_factory):
                for v, overrides in hydra_runner.compose(
                    ["experiment=ablate", "scale=smoke"]).ablate.variants.items()}
     params = ablate.generator_parameters(configs)
-    summary = ablate.aggregate(tmp_path / "results", runs, {"no_bn": "test no_bn"}, params)
+    summary = plans.conclude("ablate", tmp_path / "results", ablate.aggregate(
+        tmp_path / "results", runs, {"no_bn": "test no_bn"}, params))
     return tmp_path, runs, summary, params
 
 
@@ -66,7 +67,8 @@ def test_ablate_writes_the_promised_files(smoke_ablate):
 def test_a_second_variant_keeps_the_first(smoke_ablate):
     tmp_path, runs, _, params = smoke_ablate
     mlp = [hydra_runner.run(ablate.run_ablate, _job(tmp_path, "mlp", arm)) for arm in ablate.ARMS]
-    summary = ablate.aggregate(tmp_path / "results", mlp, {"mlp": "test mlp"}, params)
+    summary = plans.conclude("ablate", tmp_path / "results", ablate.aggregate(
+        tmp_path / "results", mlp, {"mlp": "test mlp"}, params))
     frame = pd.read_csv(tmp_path / "results" / "ablate" / "metrics.csv")
     assert set(frame["variant"]) == {"no_bn", "mlp"}
     assert set(summary["variants"]) == {"no_bn", "mlp"}

@@ -62,7 +62,9 @@ def test_no_import_cycle():
     assert not cycles, cycles
 
 
-@pytest.mark.parametrize("module", ["wgan_repro.plots", "wgan_repro.report", "wgan_repro.stats"])
+@pytest.mark.parametrize("module", ["wgan_repro.plots", "wgan_repro.report", "wgan_repro.stats",
+                                    "wgan_repro.report_markdown", "wgan_repro.report_pdf",
+                                    "wgan_repro.aggregate"])
 def test_plotting_and_the_report_import_no_torch(module):
     # Re-plotting and reporting read CSVs only: they must work (and start fast) without torch.
     code = f"import sys, {module}; sys.exit('torch' in sys.modules)"

@@ -6,7 +6,7 @@ import math
 import pandas as pd
 import pytest
 
-from wgan_repro import hydra_runner
+from wgan_repro import hydra_runner, plans
 from wgan_repro.experiments import curve
 from wgan_repro.results import CURVE_COLUMNS, QUALITY_COLUMNS
 
@@ -22,7 +22,8 @@ def _jobs(tmp_path, runs=("wgan_dcgan", "gan_mlp", "wgan_mlp_mlp_high_lr")):
 def smoke_curve(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("curve")
     runs = [hydra_runner.run(curve.run_curve, job) for job in _jobs(tmp_path)]
-    summary = curve.aggregate(tmp_path / "results", runs, "test")
+    summary = plans.conclude("curve", tmp_path / "results",
+                             curve.aggregate(tmp_path / "results", runs, "test"))
     return tmp_path / "results", runs, summary
 
 

@@ -13,7 +13,7 @@ import torch
 from omegaconf import OmegaConf
 
 from wgan_repro import claims as claims_module
-from wgan_repro import plots
+from wgan_repro import plans, plots
 from wgan_repro.errors import ConfigError
 from wgan_repro.experiments import fig2
 from wgan_repro.models.dcgan import DCGANCritic, DCGANGenerator
@@ -100,17 +100,10 @@ def test_minibatch_gradient_stats_of_known_vectors():
 
 
 @pytest.fixture
-def smoke_run(compose):
-    """One smoke seed of run_fig2 (no aggregation)."""
-    cfg = compose("experiment=fig2", "fig2.epochs=[1,2]")
-    return cfg, fig2.run_fig2(cfg)
-
-
-@pytest.fixture
-def smoke_fig2(smoke_run):
-    cfg, run = smoke_run
-    summary = fig2.aggregate(cfg.results_dir, run["files"], "test", None,
-                             run["update_quality_files"])
+def smoke_fig2(fig2_smoke):
+    cfg, run = fig2_smoke
+    results = Path(cfg.results_dir)
+    summary = plans.conclude("fig2", results, fig2.aggregate(results, [run], "test"))
     return cfg, run, summary
 
 
@@ -148,8 +141,8 @@ def test_smoke_fig2_writes_the_promised_files(smoke_fig2):
     assert vanishing["verdict"] != "reproduced"
 
 
-def test_rerun_reuses_snapshots_and_discriminator_runs(smoke_run, monkeypatch):
-    cfg, run = smoke_run
+def test_rerun_reuses_snapshots_and_discriminator_runs(fig2_smoke, monkeypatch):
+    cfg, run = fig2_smoke
     monkeypatch.setattr(fig2, "train_discriminator_from_scratch",
                         lambda *a, **k: pytest.fail("a finished discriminator run was redone"))
     monkeypatch.setattr(fig2, "update_quality_rows",
@@ -159,8 +152,8 @@ def test_rerun_reuses_snapshots_and_discriminator_runs(smoke_run, monkeypatch):
     assert again["update_quality_files"] == run["update_quality_files"]
 
 
-def test_later_epoch_continues_the_same_dcgan_run(smoke_run, compose):
-    cfg, run = smoke_run
+def test_later_epoch_continues_the_same_dcgan_run(fig2_smoke, compose):
+    cfg, run = fig2_smoke
     longer = fig2.run_fig2(compose("experiment=fig2", "fig2.epochs=[1,3]"))
     assert longer["dcgan_run"] == run["dcgan_run"]  # same run, continued
     metrics = pd.read_csv(f"{run['dcgan_run']}/metrics.csv")
@@ -185,8 +178,8 @@ def test_bad_measurement_settings_are_rejected(compose, override, message):
 
 
 # ---- gradient variance and the update-quality probe at smoke scale --------------------------------
-def test_new_columns_are_finite_and_not_negative(smoke_run):
-    _, run = smoke_run
+def test_new_columns_are_finite_and_not_negative(fig2_smoke_shared):
+    _, run = fig2_smoke_shared
     frame = pd.concat([pd.read_csv(f) for f in run["files"]])
     assert tuple(frame.columns) == FIG2_COLUMNS
     for column in ("grad_var_original", "grad_var_logd"):
@@ -211,8 +204,8 @@ def test_grad_batches_do_not_change_the_discriminator(compose):
             assert torch.equal(tensor, weights[1][name]), name
 
 
-def test_update_quality_files_have_two_costs_before_and_after(smoke_run):
-    cfg, run = smoke_run
+def test_update_quality_files_have_two_costs_before_and_after(fig2_smoke_shared):
+    cfg, run = fig2_smoke_shared
     assert len(run["update_quality_files"]) == len(cfg.fig2.epochs)
     for path, epoch in zip(run["update_quality_files"], cfg.fig2.epochs, strict=True):
         frame = pd.read_csv(path)
@@ -227,8 +220,8 @@ def test_update_quality_files_have_two_costs_before_and_after(smoke_run):
         assert (frame[["fcd", "emd"]] >= 0).all().all()
 
 
-def test_new_probe_settings_reuse_the_saved_discriminators(smoke_run, compose, monkeypatch):
-    _, run = smoke_run
+def test_new_probe_settings_reuse_the_saved_discriminators(fig2_smoke, compose, monkeypatch):
+    _, run = fig2_smoke
     for path in run["files"]:
         assert Path(path).with_name(Path(path).stem + "_discriminator.pt").is_file()
     monkeypatch.setattr(fig2, "train_discriminator_from_scratch",
@@ -257,8 +250,8 @@ def test_data_without_a_heldout_split_skips_the_probe_with_a_note(compose, monke
     assert "no update-quality probe" in capsys.readouterr().err
 
 
-def test_variance_and_update_quality_plots_are_written(smoke_run, tmp_path):
-    _, run = smoke_run
+def test_variance_and_update_quality_plots_are_written(fig2_smoke_shared, tmp_path):
+    _, run = fig2_smoke_shared
     norms, quality = tmp_path / "grad_norms.csv", tmp_path / "update_quality.csv"
     pd.concat([pd.read_csv(f) for f in run["files"]]).to_csv(norms, index=False)
     pd.concat([pd.read_csv(f) for f in run["update_quality_files"]]).to_csv(quality, index=False)

@@ -147,10 +147,10 @@ def test_train_with_noise_changes_the_run_and_without_keeps_it(compose, tmp_path
     assert not np.allclose(read(plain), read(noisy))
 
 
-def test_fig2_with_noise_records_the_schedule_and_shares_the_snapshots(compose):
+def test_fig2_with_noise_records_the_schedule_and_shares_the_snapshots(compose, fig2_smoke):
     noise = ["objective.instance_noise_std=1.0", "objective.instance_noise_final_std=0.5",
              "objective.instance_noise_anneal_iters=20"]
-    plain = run_fig2(compose("experiment=fig2"))
+    _, plain = fig2_smoke  # the smoke fig2 run, copied where compose writes
     noisy = run_fig2(compose("experiment=fig2", *noise))
     assert plain["dcgan_run"] == noisy["dcgan_run"]  # one DCGAN behind both
     assert set(plain["files"]).isdisjoint(noisy["files"])

@@ -411,3 +411,18 @@ def test_report_after_all_at_smoke_scale(monkeypatch, capsys, tmp_path):
     assert len(written) > 100
     assert [p for p in written if p.resolve() not in renamed] == []
     assert list(results.rglob("*.tmp")) == []  # no temporary file left behind
+
+
+def test_a_long_claims_table_repeats_its_header_on_every_page(tmp_path):
+    root = tmp_path / "results"
+    rows = [dict(zip(CLAIMS_COLUMNS[1:], (f"c{i:03d}", f"claim number {i}", "quote", "rule",
+                                          "1", "2", "reproduced", "", "source")))
+            for i in range(150)]
+    update_claims(root, "fig2", rows)
+    build_report(root)
+    overview = [t for t in _page_texts(root / "report.pdf") if "report · overview" in t]
+    table_pages = [t for t in overview if re.search(r"\bc\d{3}\b", t)]
+    assert len(table_pages) >= 2  # 150 rows do not fit one page
+    assert all("experiment claim id claim verdict" in t for t in table_pages)
+    ids = re.findall(r"\bc(\d{3})\b", "\n".join(table_pages))
+    assert ids == [f"{i:03d}" for i in range(150)]  # every row once, in order

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from wgan_repro.results import CLAIMS_COLUMNS, VERDICTS
+from wgan_repro.stats import per_seed_edges
 
 REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = VERDICTS
 
@@ -134,9 +135,6 @@ class Claim:
 
 
 # ---- shared measurements on the tables -------------------------------------------------------------
-EDGE_FRACTION = 0.05  # "the last 5% of D iterations": the end of a curve, robust to one noisy point
-
-
 def _fmt(values: dict, spec: str = ".2f", unit: str = "") -> str:
     def one(v):
         return "n/a" if _missing(v) else f"{v:{spec}}{unit}"
@@ -146,23 +144,6 @@ def _fmt(values: dict, spec: str = ".2f", unit: str = "") -> str:
 
 def _epoch_label(epoch) -> str:
     return f"epoch {int(epoch)}"
-
-
-def per_seed_edges(frame, column: str):
-    """Per (epoch, seed): the value at d_iter 0 (the untrained discriminator), the median over
-    the first and over the last EDGE_FRACTION of D iterations, and the run's length."""
-    import pandas as pd
-
-    rows = []
-    for (epoch, seed), group in frame.groupby(["epoch", "seed"]):
-        d_max = group["d_iter"].max()
-        width = max(EDGE_FRACTION * d_max, 1)
-        at_zero = group.loc[group["d_iter"] == 0, column]
-        rows.append({"epoch": int(epoch), "seed": int(seed), "d_iters": int(d_max),
-                     "start": float(at_zero.iloc[0]) if len(at_zero) else math.nan,
-                     "first": float(group.loc[group["d_iter"] <= width, column].median()),
-                     "last": float(group.loc[group["d_iter"] >= d_max - width, column].median())})
-    return pd.DataFrame(rows, columns=["epoch", "seed", "d_iters", "start", "first", "last"])
 
 
 def _seed_median_by_epoch(edges, value: Callable) -> dict[str, float]:
@@ -1032,15 +1013,6 @@ def _previous_sources(results_dir: Path, experiment: str) -> list[str]:
 def _source(results_dir: Path, experiment: str, summary: dict, default: str) -> str:
     previous = _previous_sources(results_dir, experiment)
     return summary.get("source") or (previous[0] if previous else default)
-
-
-def diverged_note(diverged: dict) -> str:
-    """What a claim's source says about seeds left out because their DCGAN diverged."""
-    if not diverged:
-        return ""
-    ordered = sorted(diverged.items(), key=lambda item: int(item[0]))
-    return "; left out, DCGAN diverged: " + ", ".join(
-        f"seed {s} at generator iteration {i}" for s, i in ordered)
 
 
 def _judged(claims_and_rules, source: str, blocked: Outcome | None = None) -> list[Claim]:

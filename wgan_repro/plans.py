@@ -1,8 +1,11 @@
 """What each experiment verb runs: its jobs (Hydra override lists), the task that runs one job,
-and how the jobs' results are aggregated into figures and claims; and the one function that
-expands sweeps, launches every job through a Hydra launcher, aggregates and records timings.
+and how the jobs' results are aggregated; and the one function that expands sweeps, launches
+every job through a Hydra launcher, aggregates, judges the claims, draws the figures and
+records timings.
 
-A planner takes the user's overrides (already free of sweeps) and returns a Plan. The CLI
+A planner takes the user's overrides (already free of sweeps) and returns a Plan. Every job's
+config is composed and validated once, here, before anything is launched; the task then runs
+on the config the launcher composes from the same overrides and checks nothing again. The CLI
 builds the user's overrides from its options and calls ``execute``; tests call planners and
 ``execute`` directly.
 """
@@ -30,14 +33,15 @@ class Plan:
     cfg: Any  # the verb-level config: what --show-config prints and config.yaml records
     jobs: list[list[str]]  # one full override list per job
     task: Callable[[Any], Any]  # runs one job; module-level so submitit can pickle it
-    aggregate: Callable[[list[Any]], dict]  # the jobs' results -> summary (files, claims)
+    aggregate: Callable[[list[Any]], dict]  # the jobs' results -> summary (CSVs, summary.json)
     seeds: list[int]
     config_path: Path | None  # where the verb-level config is saved (None: not recorded)
 
 
 def _validated(overrides: list[str], *checks: Callable[[Any], None]) -> Any:
-    """Compose one job's config and run the schema's and the experiment's checks on it, so a
-    bad value fails before anything is launched."""
+    """Compose one job's (or the verb's) config and run the schema's and the experiment's
+    checks on it, so a bad value fails before anything is launched. The only validation a job
+    gets: neither its task nor ``train`` checks again."""
     from wgan_repro.schema import validate
 
     cfg = hydra_runner.compose(overrides)
@@ -71,16 +75,13 @@ def plan_fig2(user: list[str]) -> Plan:
     base = ["experiment=fig2", *user]
     cfg = _validated(base, fig2.validate_fig2)
     results = Path(cfg.results_dir)
-
-    def aggregate(runs: list[dict]) -> dict:
-        source = (f"fig2/grad_norms.csv (tier {cfg.tier}, seeds {_seeds_text(cfg.fig2.seeds)}, "
-                  f"{cfg.fig2.d_iters} D iterations)")
-        diverged = {run["seed"]: run["diverged_at"] for run in runs if run.get("diverged_at")}
-        return fig2.aggregate(results, [f for run in runs for f in run["files"]], source,
-                              diverged, [f for run in runs for f in run["update_quality_files"]])
-
     jobs = [[*base, f"seed={s}"] for s in cfg.fig2.seeds]
-    return Plan("fig2", cfg, jobs, fig2.run_fig2, aggregate, list(cfg.fig2.seeds),
+    for job in jobs:
+        _validated(job, fig2.validate_fig2)
+    source = (f"fig2/grad_norms.csv (tier {cfg.tier}, seeds {_seeds_text(cfg.fig2.seeds)}, "
+              f"{cfg.fig2.d_iters} D iterations)")
+    return Plan("fig2", cfg, jobs, fig2.run_fig2,
+                lambda runs: fig2.aggregate(results, runs, source), list(cfg.fig2.seeds),
                 results / "fig2" / "config.yaml")
 
 
@@ -93,14 +94,11 @@ def plan_curve(user: list[str]) -> Plan:
     jobs = [["experiment=curve", *run_overrides, *user, f"curve.run={name}", f"seed={s}"]
             for name, run_overrides in cfg.curve.runs.items() for s in cfg.curve.seeds]
     for job in jobs:
-        _validated(job)
-
-    def aggregate(runs: list[dict]) -> dict:
-        source = (f"curve/curve.csv, curve/quality.csv (tier {cfg.tier}, seeds "
-                  f"{_seeds_text(cfg.curve.seeds)}, {cfg.train.iterations} generator iterations)")
-        return curve.aggregate(results, runs, source)
-
-    return Plan("curve", cfg, jobs, curve.run_curve, aggregate, list(cfg.curve.seeds),
+        _validated(job, curve.validate_curve)
+    source = (f"curve/curve.csv, curve/quality.csv (tier {cfg.tier}, seeds "
+              f"{_seeds_text(cfg.curve.seeds)}, {cfg.train.iterations} generator iterations)")
+    return Plan("curve", cfg, jobs, curve.run_curve,
+                lambda runs: curve.aggregate(results, runs, source), list(cfg.curve.seeds),
                 results / "curve" / "config.yaml")
 
 
@@ -123,7 +121,7 @@ def planner_ablate(variants: list[str] | None) -> Callable[[list[str]], Plan]:
         # Each variant may have its own length and image size: its first job's config says.
         lengths = {}
         for job in jobs:
-            job_cfg = _validated(job)
+            job_cfg = _validated(job, ablate.validate_ablate)
             lengths.setdefault(job_cfg.ablate.variant, (job_cfg.train.iterations,
                                                         job_cfg.data.image_size))
         # Generator sizes of every variant (Fig. 6 is about ~10x fewer parameters than Fig. 5).
@@ -155,10 +153,10 @@ def plan_toy(user: list[str]) -> Plan:
     from wgan_repro.experiments import toy
 
     base = ["experiment=toy", *user]
-    cfg = _validated(base, toy.validate_toy)  # the schema's checks, then the toy's own
-    # The toy runs are its own small nets, aggregated inside the task (one job).
-    return Plan("toy", cfg, [base], toy.run_toy, lambda runs: runs[0], [cfg.seed],
-                Path(cfg.results_dir) / "toy" / "config.yaml")
+    cfg = _validated(base, toy.validate_toy)  # the one job: the toy's nets are small
+    results = Path(cfg.results_dir)
+    return Plan("toy", cfg, [base], toy.run_toy, lambda runs: toy.aggregate(results, runs, cfg),
+                [cfg.seed], results / "toy" / "config.yaml")
 
 
 def planner_probe(kind: str) -> Callable[[list[str]], Plan]:
@@ -297,10 +295,22 @@ def execute(planner: Callable[[list[str]], Plan], user: list[str], launcher: str
               if plan.config_path is not None else contextlib.nullcontext()):
             summary = plan.aggregate(runs)
             if plan.config_path is not None:
+                conclude(plan.experiment, Path(plan.cfg.results_dir), summary)
                 record(plan, launcher, len(plan.jobs), time.perf_counter() - started,
                        command or f"wgan-repro {' '.join(sys.argv[1:])}")
         outcomes.append(Outcome(label, plan, summary))
     return outcomes
+
+
+def conclude(experiment: str, results_dir: Path, summary: dict) -> dict:
+    """What every experiment does once its aggregation has written its CSVs and summary.json:
+    judge its claims from those files (into claims.csv, summary.json and ``summary``) and draw
+    its figures from them."""
+    from wgan_repro import claims, plots
+
+    summary["claims"] = claims.record(results_dir, experiment)
+    plots.figures(experiment, results_dir)
+    return summary
 
 
 def device_name(cfg: Any) -> str:

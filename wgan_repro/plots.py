@@ -1,12 +1,15 @@
-"""Figures from CSVs only: re-plotting never trains. Vector PDFs with paper-like axes."""
+"""Figures from CSVs only (and the runs' sample grids): re-plotting never trains. Vector PDFs
+with paper-like axes. ``figures`` is the one entry point: every experiment's figures, drawn
+from the files its aggregation wrote."""
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 
-from wgan_repro.results import FIG2_COLUMNS, read_csv, write_with
-from wgan_repro.stats import final_rows
+from wgan_repro.results import EXPERIMENT_DIRS, FIG2_COLUMNS, read_csv, write_with
+from wgan_repro.stats import final_rows, seed_band
 
 STYLE = {
     "font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9,
@@ -30,6 +33,22 @@ def _save(fig, path: Path) -> None:
     fig.clf()
 
 
+def _seeds_note(frame, spread: str = "band") -> str:
+    """The caption's note on what a line (or marker) and its ``spread`` show."""
+    n_seeds = frame["seed"].nunique()
+    return f"median of {n_seeds} seeds, {spread}: seed range" if n_seeds > 1 else "one seed"
+
+
+def _median_and_band(ax, group, column: str, color, label: str) -> None:
+    """One curve against d_iter: the seeds' median and, with more than one seed, their
+    min-max band."""
+    stats = seed_band(group, "d_iter", column)
+    if group["seed"].nunique() > 1:
+        ax.fill_between(stats.index, stats["min"], stats["max"], color=color, alpha=0.2,
+                        linewidth=0)
+    ax.plot(stats.index, stats["median"], color=color, label=label, linewidth=1.2)
+
+
 def _epoch_curves(ax, frame, column, log: bool) -> str:
     """Median over seeds per epoch snapshot, with the seeds' min-max band; returns a note
     saying so, for the caption."""
@@ -39,26 +58,22 @@ def _epoch_curves(ax, frame, column, log: bool) -> str:
     epochs = sorted(frame["epoch"].unique())
     for i, epoch in enumerate(epochs):
         group = frame[frame["epoch"] == epoch]
-        stats = group.groupby("d_iter")[column].agg(["median", "min", "max"])
-        n_seeds = group["seed"].nunique()
-        color = colors(i / max(len(epochs) - 1, 1) * 0.85)
-        label = f"After {epoch} epoch{'s' if epoch != 1 else ''}"
-        if n_seeds > 1:
-            ax.fill_between(stats.index, stats["min"], stats["max"], color=color, alpha=0.2,
-                            linewidth=0)
-        ax.plot(stats.index, stats["median"], color=color, label=label, linewidth=1.2)
+        _median_and_band(ax, group, column, colors(i / max(len(epochs) - 1, 1) * 0.85),
+                         f"After {epoch} epoch{'s' if epoch != 1 else ''}")
     if log:
         ax.set_yscale("log")
     ax.set_xlabel("discriminator iterations")
     ax.set_xlim(left=0)
-    n_seeds = frame["seed"].nunique()
-    return f"median of {n_seeds} seeds, band: seed range" if n_seeds > 1 else "one seed"
+    return _seeds_note(frame)
 
 
 def plot_fig2(csv_path: Path, out_dir: Path) -> list[Path]:
-    """P1 Fig. 1 (D error and accuracy), Fig. 2 and Fig. 3 (generator gradient norms)."""
-    plt = _pyplot()
+    """P1 Fig. 1 (D error and accuracy), Fig. 2 and Fig. 3 (generator gradient norms); none
+    when every seed's DCGAN diverged (no snapshot, no row)."""
     frame = read_csv(csv_path, FIG2_COLUMNS)
+    if frame.empty:
+        return []
+    plt = _pyplot()
     out_dir = Path(out_dir)
     paths = []
 
@@ -125,7 +140,7 @@ def plot_fig2_update_quality(csv_path: Path, out_dir: Path) -> Path:
     frame = read_csv(csv_path, FIG2_UPDATE_QUALITY_COLUMNS)
     epochs = sorted(frame["epoch"].unique())
     steps = int(frame["steps"].max())
-    stats = frame.groupby(["cost", "steps", "epoch"])["fcd"].agg(["median", "min", "max"])
+    stats = seed_band(frame, ["cost", "steps", "epoch"], "fcd")
     series = (  # (cost, steps): the steps-0 rows of both costs are the same snapshot
         ("logd", 0, "tab:gray", "o", "snapshot (0 steps)"),
         ("logd", steps, "tab:red", "v", rf"after {steps} steps of the $-\log D$ cost"),
@@ -143,10 +158,8 @@ def plot_fig2_update_quality(csv_path: Path, out_dir: Path) -> Path:
     ax.set_xlabel("generator snapshot (DCGAN training before it was frozen)")
     ax.set_ylabel("FCD to the held-out digits (lower is better)")
     ax.set_yscale("log")  # snapshots differ by orders of magnitude; a step's change is a ratio
-    n_seeds = frame["seed"].nunique()
-    note = f"median of {n_seeds} seeds, whiskers: seed range" if n_seeds > 1 else "one seed"
     ax.set_title("P1 Fig. 3: sample quality before and after generator steps against\n"
-                 f"the trained, frozen discriminator ({note})")
+                 f"the trained, frozen discriminator ({_seeds_note(frame, 'whiskers')})")
     ax.legend(loc="best")
     path = Path(out_dir) / "fig3_update_quality.pdf"
     _save(fig, path)
@@ -519,16 +532,19 @@ def _quality_at_critic_steps(ax, steps, quality, blow) -> None:
     ax.legend(loc="upper right", fontsize=7, title="red: blow-ups", title_fontsize=7)
 
 
-def plot_probe_noise(csv_path: Path, pdf_path: Path) -> Path:
+def plot_probe_noise(csv_path: Path, pdf_path: Path) -> list[Path]:
     """P1 section 3: the original-cost gradient norm without instance noise (the control) and
     with each fixed noise std, one panel per generator snapshot, every arm on one axis; each
-    noise arm labelled with its std (the CSV's instance_noise_std)."""
+    noise arm labelled with its std (the CSV's instance_noise_std). None when every seed's
+    DCGAN diverged (no row)."""
     import matplotlib
 
     from wgan_repro.results import PROBE_NOISE_COLUMNS
 
-    plt = _pyplot()
     frame = read_csv(csv_path, PROBE_NOISE_COLUMNS)
+    if frame.empty:
+        return []
+    plt = _pyplot()
     epochs = sorted(frame["epoch"].unique())
     sigma = frame.groupby("arm")["instance_noise_std"].agg(["min", "max"])
     # The control first, then the noise arms from the smallest std; darker = more noise.
@@ -541,27 +557,58 @@ def plot_probe_noise(csv_path: Path, pdf_path: Path) -> Path:
         level = f"{high:g}" if low == high else f"{low:g} to {high:g}"
         styles[arm] = (blues(0.45 + 0.5 * (i + 1) / len(noisy)), rf"noise $\sigma$ = {level}")
     fig, axes = plt.subplots(1, len(epochs), figsize=(4.4 * len(epochs), 3.8), squeeze=False)
-    n_seeds = frame["seed"].nunique()
     for ax, epoch in zip(axes[0], epochs):
         for arm in arms:
-            color, label = styles[arm]
             group = frame[(frame["epoch"] == epoch) & (frame["arm"] == arm)]
-            if group.empty:
-                continue
-            stats = group.groupby("d_iter")["grad_norm_original"].agg(["median", "min", "max"])
-            if n_seeds > 1:
-                ax.fill_between(stats.index, stats["min"], stats["max"], color=color, alpha=0.2,
-                                linewidth=0)
-            ax.plot(stats.index, stats["median"], color=color, label=label, linewidth=1.2)
+            if not group.empty:
+                _median_and_band(ax, group, "grad_norm_original", *styles[arm])
         ax.set_yscale("log")
         ax.set_xlabel("discriminator iterations")
         ax.set_title(f"After {epoch} epoch{'s' if epoch != 1 else ''}")
     axes[0, 0].set_ylabel(r"$\|\nabla_\theta\,\mathbb{E}_z \log(1 - D(g_\theta(z)))\|_2$")
     axes[0, 0].legend(loc="lower left", fontsize=8)
-    note = f"median of {n_seeds} seeds, band: seed range" if n_seeds > 1 else "one seed"
     fig.suptitle("P1 section 3: original-cost gradient norm without and with fixed instance "
-                 f"noise on the discriminator's inputs ({note})", fontsize=10)
+                 f"noise on the discriminator's inputs ({_seeds_note(frame)})", fontsize=10)
     fig.tight_layout()
     _save(fig, Path(pdf_path))
     plt.close("all")
-    return Path(pdf_path)
+    return [Path(pdf_path)]
+
+
+# ---- every experiment's figures, from its files ---------------------------------------------------
+def _fig2_figures(out_dir: Path) -> list[Path]:
+    paths = plot_fig2(out_dir / "grad_norms.csv", out_dir)
+    if (out_dir / "update_quality.csv").exists():  # the aggregation removes a stale one
+        paths.append(plot_fig2_update_quality(out_dir / "update_quality.csv", out_dir))
+    return paths
+
+
+def _curve_figures(out_dir: Path) -> list[Path]:
+    """The thumbnails of each run are one seed's (the highest), from the run folder that
+    summary.json names."""
+    runs = json.loads((out_dir / "summary.json").read_text())["runs"]
+    run_dirs = {}
+    for key, entry in sorted(runs.items(), key=lambda item: int(item[0].rpartition("/s")[2])):
+        if entry.get("run_dir"):
+            run_dirs[key.rpartition("/s")[0]] = entry["run_dir"]
+    return plot_curve(out_dir / "curve.csv", out_dir / "quality.csv", run_dirs, out_dir)
+
+
+def _probe_adam_figures(out_dir: Path) -> list[Path]:
+    return [plot_probe_adam(out_dir / "adam_cosine.csv", out_dir / "adam_cosine.pdf",
+                            out_dir / "adam_quality.csv")]
+
+
+def _probe_noise_figures(out_dir: Path) -> list[Path]:
+    return plot_probe_noise(out_dir / "instance_noise.csv", out_dir / "instance_noise.pdf")
+
+
+FIGURES = {"fig2": _fig2_figures, "curve": _curve_figures, "ablate": plot_ablate,
+           "toy": plot_toy, "probe_adam": _probe_adam_figures,
+           "probe_noise": _probe_noise_figures}
+
+
+def figures(experiment: str, results_dir: Path) -> list[Path]:
+    """Every figure of ``experiment`` (a key of results.EXPERIMENT_DIRS), drawn from the CSVs
+    and summary.json its aggregation wrote under ``results_dir``; returns their paths."""
+    return FIGURES[experiment](Path(results_dir) / EXPERIMENT_DIRS[experiment])

@@ -6,21 +6,21 @@ can be built on any laptop that holds its results folder.
 
 Outputs, all inside the results folder so it can be committed and read as is on GitHub:
 REPORT.md (relative links only), report_figures/*.png (every figure page, for REPORT.md) and
-report.pdf (text pages made with matplotlib, then the figure PDFs' own pages, still vector).
+report.pdf (text pages, then the figure PDFs' own pages, still vector). The report is built
+once as data (``document``: sections of headings, paragraphs, tables, figures; the types are
+in report_blocks.py) and rendered by report_markdown.py and report_pdf.py.
 """
 
 from __future__ import annotations
 
-import io
 import platform
 import re
-import textwrap
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from urllib.parse import quote
 
+from wgan_repro import report_blocks as doc
 from wgan_repro.errors import ResultsError
 from wgan_repro.results import (
     CLAIMS_COLUMNS,
@@ -51,9 +51,8 @@ CONFIG_FILES = {"probe_adam": "config_adam.yaml", "probe_noise": "config_noise.y
 FIGURES_DIR = "report_figures"
 PNG_MAX_WIDTH = 1400  # px: axis labels stay readable on GitHub, files stay small
 PNG_MAX_SCALE = 3.0  # px per PDF point, for small figures
-MD_CONFIG_MAX_LINES = 400  # longer configs are linked rather than inlined in REPORT.md
 MACHINE_PACKAGES = ("torch", "torchvision", "hydra-core", "numpy", "pandas", "matplotlib",
-                    "pypdfium2")
+                    "pypdfium2", "reportlab")
 
 
 @dataclass
@@ -326,70 +325,21 @@ def total_time(experiments: list[Experiment]) -> str:
     return human_duration(sum(known)) + (f" (+ {missing} not recorded)" if missing else "")
 
 
-# -------------------------------------------------------------------------------- Markdown
-
-# Backslash-escaped so a cell can neither split the table (|) nor swallow text (code spans,
-# emphasis, HTML, GitHub's $math$); newlines become <br>, the only line break a cell can hold.
-_MD_SPECIAL = re.compile(r"([\\|*`<$])")
+# ------------------------------------------------------------------------- the document
 
 
-def md_escape(text: str) -> str:
-    text = _MD_SPECIAL.sub(r"\\\1", str(text))
-    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "<br>")
-
-
-def md_table(header: tuple[str, ...], rows: list[tuple[str, ...]],
-             markdown_columns: tuple[int, ...] = ()) -> str:
-    """A table of escaped cells; those in markdown_columns are already Markdown (links)."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell if i in markdown_columns else md_escape(cell)
-                                for i, cell in enumerate(row)) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-# A line that starts with one of these would open a heading, quote, list or rule (the
-# backslash goes before the punctuation: 1\. is literal, \1. is not).
-_MD_LINE_START = re.compile(r"^(\d*)([#>+\-=.)])")
-
-
-def md_block_line(text: str) -> str:
-    """One line of running text (a quote's line), escaped like a cell and unable to start
-    a block of its own; leading spaces, which could make it a code block, are dropped."""
-    return _MD_LINE_START.sub(r"\1\\\2", _MD_SPECIAL.sub(r"\\\1", str(text).lstrip()))
-
-
-def _code_span(text: str) -> str:
-    # A fence one backtick longer than any run inside keeps the text literal.
-    ticks = "`" * (max((len(r) for r in re.findall(r"`+", text)), default=0) + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{ticks}{pad}{text}{pad}{ticks}"
-
-
-def _code_block(text: str, lang: str) -> str:
-    fence = "`" * max(3, max((len(r) for r in re.findall(r"`+", text)), default=0) + 1)
-    return f"{fence}{lang}\n{text.rstrip()}\n{fence}"
-
-
-def _link(path: Path) -> str:
-    return quote(path.as_posix())
-
-
-# The overview lists every claim in a line; quote, rule and measurement are in the
-# experiment's section, one block per claim, where long quotes have room.
 CLAIMS_HEADER = ("experiment", "claim id", "claim", "verdict")
+CLAIMS_WIDTHS = (0.12, 0.24, 0.50, 0.14)  # the overview's compact table, PDF fractions
+TIME_WIDTHS = (0.11, 0.33, 0.06, 0.10, 0.09, 0.05, 0.11, 0.15)
 
 
-def claims_rows(claims: list[dict]) -> list[tuple[str, ...]]:
-    return [(c["experiment"], c["claim_id"], c["claim"], c["verdict"]) for c in claims]
+def _cells(*values: str) -> tuple[doc.Text, ...]:
+    return tuple((str(v),) for v in values)
 
 
 def _slug(text: str) -> str:
     """GitHub's anchor for a heading's text: lower case, punctuation dropped, spaces to -."""
     return re.sub(r"[^\w\- ]", "", text.lower()).replace(" ", "-")
-
-
-def _claim_heading(claim: dict) -> str:
-    return f"Claim {claim['claim_id']}".strip()
 
 
 def claim_anchors(experiments: list[Experiment]) -> dict[int, str]:
@@ -399,500 +349,126 @@ def claim_anchors(experiments: list[Experiment]) -> dict[int, str]:
     seen: dict[str, int] = {}
     anchors = {}
     for claim in (c for e in experiments for c in e.claims):
-        slug = _slug(_claim_heading(claim))
+        slug = _slug(f"Claim {claim['claim_id']}".strip())
         anchors[id(claim)] = f"{slug}-{seen[slug]}" if slug in seen else slug
         seen[slug] = seen.get(slug, 0) + 1
     return anchors
 
 
-def md_claims_overview(claims: list[dict], anchors: dict[int, str]) -> str:
+def claims_overview(claims: list[dict], anchors: dict[int, str]) -> doc.Table:
+    """Every claim in a line; quote, rule and measurement are in the experiment's section,
+    one block per claim, where long quotes have room."""
     rows = []
-    for claim, (experiment, claim_id, text, verdict) in zip(claims, claims_rows(claims)):
-        claim_id = md_escape(claim_id)
-        if claim_id and id(claim) in anchors:  # an empty link would not show
-            # Escaped brackets: a "]" in the id would otherwise end the link text.
-            claim_id = re.sub(r"([\[\]])", r"\\\1", claim_id)
-            claim_id = f"[{claim_id}](#{quote(anchors[id(claim)])})"
-        rows.append((experiment, claim_id, text, verdict))
-    return md_table(CLAIMS_HEADER, rows, markdown_columns=(1,))
+    for claim in claims:
+        claim_id: doc.Inline = claim["claim_id"]
+        if claim["claim_id"] and id(claim) in anchors:  # an empty link would not show
+            claim_id = doc.Link(claim["claim_id"], f"#{anchors[id(claim)]}")
+        rows.append(((claim["experiment"],), (claim_id,), (claim["claim"],),
+                     (doc.Verdict(claim["verdict"], emphasis=False),)))
+    return doc.Table(CLAIMS_HEADER, tuple(rows), CLAIMS_WIDTHS)
 
 
-def md_environment(experiments: list[Experiment]) -> str:
+def environment(experiments: list[Experiment]) -> list[doc.Block]:
     recorded = recorded_environments(experiments)
-    parts = ["## Environment", "",
-             "Recorded with the results (timings.csv):" if recorded else
-             "Recorded with the results: not recorded (no timings.csv)."]
+    blocks: list[doc.Block] = [
+        doc.Heading(2, ("Environment",)),
+        doc.para("Recorded with the results (timings.csv):" if recorded else
+                 "Recorded with the results: not recorded (no timings.csv).")]
     if recorded:
-        parts += ["", md_table(("experiment", "Python", "torch", "device"), recorded)]
-    parts += ["", "This machine, which built the report:", "",
-              md_table(("package", "version"), machine_versions())]
-    return "\n".join(parts)
+        blocks.append(doc.Table(("experiment", "Python", "torch", "device"),
+                                tuple(_cells(*row) for row in recorded)))
+    return [*blocks, doc.para("This machine, which built the report:"),
+            doc.Table(("package", "version"), tuple(_cells(*r) for r in machine_versions()),
+                      (0.25, 0.75))]
 
 
-def md_time(experiments: list[Experiment], timings: dict | None) -> str:
-    parts = ["## Time", ""]
+def time_blocks(experiments: list[Experiment], timings: dict | None) -> list[doc.Block]:
+    heading = doc.Heading(2, ("Time",))
     if timings is None:
-        parts.append("Time not recorded: there is no timings.csv (results made before timings "
-                     "were recorded).")
-        return "\n".join(parts)
-    parts += [md_table(TIME_HEADER, time_rows(experiments)), "",
-              f"Total wall time: {total_time(experiments)}."]
-    return "\n".join(parts)
+        return [heading, doc.para("Time not recorded: there is no timings.csv (results made "
+                                  "before timings were recorded).")]
+    return [heading, doc.Table(TIME_HEADER, tuple(_cells(*r) for r in time_rows(experiments)),
+                               TIME_WIDTHS),
+            doc.para(f"Total wall time: {total_time(experiments)}.")]
 
 
-def md_figure(experiment: Experiment, figure: Figure) -> str:
-    name = figure.pdf.name
-    head = f"**{md_escape(name)}** ([PDF]({_link(figure.pdf)}))"
-    if figure.error:
-        return f"{head}: {md_escape(figure.error)}"
-    alt = re.sub(r"[\[\]]", "", f"{experiment.name} {name}")
-    images = [f"![{alt}, page {i}]({_link(png)})" for i, png in enumerate(figure.pngs, 1)]
-    return "\n\n".join([head, *images])
-
-
-def md_config(experiment: Experiment) -> str:
-    link = f"[{experiment.config.as_posix()}]({_link(experiment.config)})"
-    if experiment.config_text is None:
-        return f"Config not recorded ({experiment.config.as_posix()} is missing)."
-    if experiment.config_text.count("\n") > MD_CONFIG_MAX_LINES:
-        return f"Config: {link} (too long to show here)."
-    return "\n".join([f"<details><summary>config ({md_escape(experiment.config.as_posix())})"
-                      "</summary>", "", _code_block(experiment.config_text, "yaml"), "",
-                      "</details>"])
-
-
-def md_claim_block(claim: dict) -> str:
-    """One claim: its id as a heading (the overview links here), the verdict and why, the
-    paper's words, the rule they were judged by, and what was measured against the paper."""
-    heading = "#### Claim" + (f" {_code_span(claim['claim_id'])}" if claim["claim_id"] else "")
-    verdict = f"**{md_escape(claim['verdict'])}**"
-    if claim["reason"]:
-        verdict += f": {md_escape(claim['reason'])}"
-    quote_lines = claim["paper_quote"].replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    parts = [heading, ""]
-    if claim["claim"]:
-        parts += [f"*{md_escape(claim['claim'])}*", ""]
-    parts += [verdict, ""]
-    if claim["paper_quote"]:
-        parts += [f"> {md_block_line(line)}".rstrip() for line in quote_lines] + [""]
-    parts += [f"Rule: {md_escape(claim['rule'])}  ",
-              f"Measured: {md_escape(claim['measured_value'])}  ",
-              f"Paper: {md_escape(claim['paper_value'])}  ",
-              f"Source: {md_escape(claim['source'])}"]
-    return "\n".join(parts)
-
-
-def md_experiment(experiment: Experiment) -> str:
-    name = experiment.name
-    parts = [f"## {name}", "", f"*{TITLES[name]}*", ""]
-    if not experiment.present:
-        parts.append(f"Not run (run `wgan-repro {VERBS[name]}`).")
-        return "\n".join(parts)
-    timing = experiment.timing or {}
-    text, note = command(experiment)
-    parts += [f"Command: {_code_span(text)}{note}  ",
-              f"Time: {wall_time(experiment.timing)}"
-              + (f", finished {finished(timing)} on {md_escape(timing.get('device') or '?')}"
-                 if experiment.timing else ""), ""]
-    # Headings for claims, figures and config: each claim is a heading of its own (the
-    # overview links to it), and the figures must not read as part of the last claim.
-    parts += [f"### Claims: {verdict_counts(experiment.claims)}", ""]
-    parts += [part for claim in experiment.claims for part in (md_claim_block(claim), "")]
-    if not experiment.claims:
-        parts += ["No claims recorded.", ""]
-    parts += ["### Figures", ""]
-    for figure in experiment.figures:
-        parts += [md_figure(experiment, figure), ""]
-    if not experiment.figures:
-        parts += ["No figures.", ""]
-    parts += ["### Config", "", md_config(experiment)]
-    return "\n".join(parts)
-
-
-def markdown_report(results_dir: Path, experiments: list[Experiment], claims: list[dict],
-                    timings: dict | None, built: str) -> str:
+def overview(results_dir: Path, experiments: list[Experiment], claims: list[dict],
+             timings: dict | None, built: str) -> doc.Section:
     present = [e.name for e in experiments if e.present]
     absent = [e.name for e in experiments if not e.present]
-    contents = ", ".join(f"[{e.name}](#{e.name})" for e in experiments)
-    anchors = claim_anchors(experiments)
-    parts = [
-        "# wgan-repro report", "",
-        f"Built {built} from {_code_span(str(results_dir))} by wgan-repro report, which only "
-        "reads files: "
-        "nothing was trained or re-run.", "",
-        f"Experiments: {contents}. Run: {', '.join(present) or 'none'}; "
-        f"not run: {', '.join(absent) or 'none'}.", "",
-        md_environment(experiments), "",
-        "## Claims", "",
-        f"{len(claims)} claims: {verdict_counts(claims)}.", "",
-        md_claims_overview(claims, anchors) if claims else "No claims recorded.", "",
-        md_time(experiments, timings), "",
-    ]
-    parts += [md_experiment(e) + "\n" for e in experiments]
-    return "\n".join(parts).rstrip() + "\n"
+    contents: list[doc.Inline] = []
+    for e in experiments:
+        contents += [", "] if contents else []
+        contents.append(doc.Link(e.name, f"#{e.name}"))
+    return doc.Section("overview", [
+        doc.Heading(1, ("wgan-repro report",)),
+        doc.para(f"Built {built} from ", doc.Code(str(results_dir)), " by wgan-repro report, "
+                 "which only reads files: nothing was trained or re-run."),
+        doc.para("Experiments: ", *contents, f". Run: {', '.join(present) or 'none'}; "
+                 f"not run: {', '.join(absent) or 'none'}."),
+        *environment(experiments),
+        doc.Heading(2, ("Claims",)),
+        doc.para(f"{len(claims)} claims: {verdict_counts(claims)}."),
+        claims_overview(claims, claim_anchors(experiments)) if claims else
+        doc.para("No claims recorded."),
+        *time_blocks(experiments, timings)])
 
 
-# ------------------------------------------------------------------------------ PDF pages
-
-PAGE_W, PAGE_H = 595.3, 841.9  # A4 portrait, points
-MARGIN = 40.0
-TEXT_W = PAGE_W - 2 * MARGIN
-SANS, MONO = "DejaVu Sans", "DejaVu Sans Mono"  # shipped with matplotlib: always there
-TABLE_SIZE = 7.0
-CONFIG_SIZE = 6.5
-CELL_PAD = 3.0
-LEADING = 1.25  # line height / font size
-VERDICT_COLORS = {"reproduced": "#1a7f37", "not reproduced": "#cf222e",
-                  "inconclusive": "#9a6700"}
-
-
-class _TextPages:
-    """Lays text, tables and columns out top to bottom on A4 pages, starting a new page when
-    one is full; every page carries a small running header naming its section."""
-
-    def __init__(self, section: str):
-        from matplotlib.font_manager import FontProperties
-        from matplotlib.textpath import TextToPath
-
-        from wgan_repro.plots import _pyplot
-
-        self._plt = _pyplot()
-        self._fonts = FontProperties
-        self._measure = TextToPath().get_text_width_height_descent
-        self.section = section
-        self.figures: list = []
-        self.y = 0.0
-        self.new_page()
-
-    # -- primitives
-
-    def new_page(self) -> None:
-        fig = self._plt.figure(figsize=(PAGE_W / 72, PAGE_H / 72))
-        self.figures.append(fig)
-        self.y = PAGE_H - MARGIN + 16
-        self._put(MARGIN, f"wgan-repro report · {self.section}", 7, color="0.45")
-        self.y = PAGE_H - MARGIN
-
-    def _font(self, size: float, family: str = SANS, weight: str = "normal"):
-        return self._fonts(family=family, size=size, weight=weight)
-
-    def _put(self, x: float, text: str, size: float, family: str = SANS,
-             weight: str = "normal", color: str = "black") -> None:
-        # parse_math=False: a "$" in a claim is a dollar sign, not mathtext.
-        self.figures[-1].text(x / PAGE_W, self.y / PAGE_H, text, fontsize=size, family=family,
-                              weight=weight, color=color, va="top", ha="left",
-                              parse_math=False)
-
-    def _rule(self, y: float, color: str = "0.75", width: float = 0.4) -> None:
-        from matplotlib.lines import Line2D
-
-        fig = self.figures[-1]
-        fig.add_artist(Line2D([MARGIN / PAGE_W, (PAGE_W - MARGIN) / PAGE_W],
-                              [y / PAGE_H, y / PAGE_H], color=color, linewidth=width,
-                              transform=fig.transFigure))
-
-    def _room(self, height: float) -> bool:
-        return self.y - height >= MARGIN
-
-    def space(self, points: float) -> None:
-        self.y -= points
-
-    def wrap(self, text: str, width: float, font) -> list[str]:
-        """Greedy word wrap by measured width; a word wider than the line is cut."""
-        lines: list[str] = []
-        for paragraph in str(text).replace("\r\n", "\n").split("\n"):
-            line = ""
-            for word in paragraph.split(" "):
-                candidate = f"{line} {word}" if line else word
-                if self._width(candidate, font) <= width:
-                    line = candidate
-                    continue
-                if line:
-                    lines.append(line)
-                line = word
-                while self._width(line, font) > width and len(line) > 1:
-                    cut = self._fit(line, width, font)
-                    lines.append(line[:cut])
-                    line = line[cut:]
-            lines.append(line)
-        return lines
-
-    _BREAK_AFTER = "/_-.,:=;"  # where a path or identifier too long for its cell may break
-
-    def _fit(self, text: str, width: float, font) -> int:
-        """Length of the longest prefix that fits, ending after a break character when
-        one lies in its second half (a path breaks at "/", not mid-name)."""
-        cut = len(text) - 1
-        while cut > 1 and self._width(text[:cut], font) > width:
-            cut -= 1
-        tidy = max(text.rfind(c, 0, cut) for c in self._BREAK_AFTER) + 1
-        return tidy if tidy > cut // 2 else cut
-
-    def _width(self, text: str, font) -> float:
-        return self._measure(text, font, ismath=False)[0] if text else 0.0
-
-    # -- blocks
-
-    def text(self, text: str, size: float = 9, family: str = SANS, weight: str = "normal",
-             indent: float = 0.0) -> None:
-        font = self._font(size, family, weight)
-        for line in self.wrap(text, TEXT_W - indent, font):
-            if not self._room(size * LEADING):
-                self.new_page()
-            self._put(MARGIN + indent, line, size, family, weight)
-            self.y -= size * LEADING
-
-    def heading(self, text: str, size: float = 12) -> None:
-        # Keep a heading with at least a few lines of what follows it.
-        if not self._room(size * LEADING + 6 * TABLE_SIZE * LEADING):
-            self.new_page()
-        self.space(size * 0.5)
-        self.text(text, size, weight="bold")
-        self.space(size * 0.25)
-
-    def table(self, header: tuple[str, ...], rows: list[tuple[str, ...]],
-              fractions: tuple[float, ...], size: float = TABLE_SIZE,
-              verdict_column: int | None = None, bold_lead: tuple[int, ...] = ()) -> None:
-        """Every cell wrapped to its column; a row that does not fit moves to a new page
-        (with the header repeated), and one taller than a page is split. The verdict column,
-        if any, is coloured so a page of claims reads at a glance: only the cell's first line,
-        the verdict, as what follows it (the reason) is plain text. In the bold_lead columns
-        a cell's first line (a claim id) is bold."""
-        widths = [f * TEXT_W for f in fractions]
-        xs = [MARGIN + sum(widths[:i]) for i in range(len(widths))]
-        line_h = size * LEADING
-        font, bold = self._font(size), self._font(size, weight="bold")
-        head = self._cells(header, widths, bold)
-        self._table_header(head, xs, size)
-        for row in rows:
-            cells, styles = [], []
-            for j, (cell, width) in enumerate(zip(row, widths)):
-                lead, newline, rest = str(cell).partition("\n")
-                if j not in bold_lead and j != verdict_column:
-                    lead, newline, rest = str(cell), "", ""
-                weight = "bold" if j in bold_lead else "normal"
-                color = VERDICT_COLORS.get(lead, "black") if j == verdict_column else "black"
-                lead_lines = self.wrap(lead, width - 2 * CELL_PAD, bold if j in bold_lead else font)
-                rest_lines = self.wrap(rest, width - 2 * CELL_PAD, font) if newline else []
-                cells.append(lead_lines + rest_lines)
-                styles.append([(color, weight)] * len(lead_lines)
-                              + [("black", "normal")] * len(rest_lines))
-            n_lines = max(len(c) for c in cells)
-            for cell, style in zip(cells, styles):
-                cell += [""] * (n_lines - len(cell))
-                style += [("black", "normal")] * (n_lines - len(style))
-            fits_a_page = (n_lines + len(head[0])) * line_h + 4 * CELL_PAD < PAGE_H - 2 * MARGIN
-            if not self._room(n_lines * line_h + CELL_PAD) and fits_a_page:
-                self.new_page()
-                self._table_header(head, xs, size)
-            start = 0
-            while start < n_lines:
-                room = int((self.y - MARGIN - CELL_PAD) // line_h)
-                if room < 1:
-                    self.new_page()
-                    self._table_header(head, xs, size)
-                    continue
-                chunk = range(start, min(n_lines, start + room))
-                self._row_lines(cells, xs, chunk, size, styles=styles)
-                start = chunk.stop
-            self.y -= CELL_PAD
-            self._rule(self.y + CELL_PAD / 2)
-
-    def _cells(self, row: tuple[str, ...], widths: list[float], font) -> list[list[str]]:
-        lines = [self.wrap(str(cell), w - 2 * CELL_PAD, font) for cell, w in zip(row, widths)]
-        n = max(len(c) for c in lines)
-        return [c + [""] * (n - len(c)) for c in lines]
-
-    def _table_header(self, head: list[list[str]], xs: list[float], size: float) -> None:
-        if not self._room((len(head[0]) + 2) * size * LEADING + 2 * CELL_PAD):
-            self.new_page()
-        self._row_lines(head, xs, range(len(head[0])), size, weight="bold")
-        self.y -= CELL_PAD
-        self._rule(self.y + CELL_PAD / 2, color="0.3", width=0.6)
-
-    def _row_lines(self, cells: list[list[str]], xs: list[float], lines: range, size: float,
-                   weight: str = "normal",
-                   styles: list[list[tuple[str, str]]] | None = None) -> None:
-        """The given lines of a row; styles, if any, are (colour, weight) per cell and line."""
-        for i in lines:
-            for j, (x, cell) in enumerate(zip(xs, cells)):
-                if cell[i]:
-                    color, line_weight = styles[j][i] if styles else ("black", weight)
-                    self._put(x + CELL_PAD, cell[i], size, weight=line_weight, color=color)
-            self.y -= size * LEADING
-
-    def columns(self, text: str, size: float = CONFIG_SIZE, n_columns: int = 2) -> None:
-        """Monospace text (a YAML config) flowing down n columns, then onto the next page;
-        long lines wrap under their own indentation."""
-        gap = 14.0
-        col_w = (TEXT_W - gap * (n_columns - 1)) / n_columns
-        char_w = self._width("M" * 10, self._font(size, MONO)) / 10
-        chars = max(int(col_w // char_w), 8)
-        lines = []
-        for raw in text.expandtabs(2).splitlines():
-            indent = " " * (len(raw) - len(raw.lstrip(" ")) + 4)
-            lines += textwrap.wrap(raw, chars, subsequent_indent=indent,
-                                   break_on_hyphens=False) or [""]
-        line_h = size * LEADING
-        top, column, lowest = self.y, 0, self.y
-        for line in lines:
-            if not self._room(line_h):
-                column += 1
-                if column == n_columns:
-                    self.new_page()
-                    column, top, lowest = 0, self.y, self.y
-                self.y = top
-            self._put(MARGIN + column * (col_w + gap), line, size, MONO)
-            self.y -= line_h
-            lowest = min(lowest, self.y)
-        self.y = lowest
-
-    def to_pdf_bytes(self) -> bytes:
-        from matplotlib.backends.backend_pdf import PdfPages
-
-        buffer = io.BytesIO()
-        # Type 3 fonts (matplotlib's default) stay searchable and are subset in a fraction of
-        # the time fontTools needs for Type 42 (seconds per report on a laptop).
-        with self._plt.rc_context({"pdf.fonttype": 3}), PdfPages(buffer) as pdf:
-            for fig in self.figures:
-                pdf.savefig(fig)
-                self._plt.close(fig)
-        self.figures = []
-        return buffer.getvalue()
+def claim_blocks(claim: dict) -> list[doc.Block]:
+    """One claim: its id as a heading (the overview links here), the verdict and why, the
+    paper's words, the rule they were judged by, and what was measured against the paper."""
+    blocks: list[doc.Block] = [doc.Heading(4, doc.text(
+        "Claim", *((" ", doc.Code(claim["claim_id"])) if claim["claim_id"] else ())))]
+    if claim["claim"]:
+        blocks.append(doc.para(doc.Emph(claim["claim"])))
+    blocks.append(doc.para(doc.Verdict(claim["verdict"]),
+                           *((": ", claim["reason"]) if claim["reason"] else ())))
+    if claim["paper_quote"]:
+        blocks.append(doc.Quote(claim["paper_quote"]))
+    blocks.append(doc.Paragraph(tuple(doc.text(f"{label}: ", claim[key]) for label, key in (
+        ("Rule", "rule"), ("Measured", "measured_value"), ("Paper", "paper_value"),
+        ("Source", "source")))))
+    return blocks
 
 
-CLAIMS_FRACTIONS = (0.12, 0.24, 0.50, 0.14)  # the overview's compact table (CLAIMS_HEADER)
-# An experiment's own claims table: the paper's words, the rule and the measurement side by
-# side, the widest column for the quote, which runs to a few sentences.
-CLAIM_DETAIL_HEADER = ("claim", "verdict", "paper's words", "rule", "measured")
-CLAIM_DETAIL_FRACTIONS = (0.16, 0.15, 0.27, 0.20, 0.22)
-TIME_FRACTIONS = (0.11, 0.33, 0.06, 0.10, 0.09, 0.05, 0.11, 0.15)
+def figure_block(experiment: Experiment, figure: Figure) -> doc.Figure:
+    name = figure.pdf.name
+    return doc.Figure(name, figure.pdf, tuple(figure.pngs),
+                      alt=re.sub(r"[\[\]]", "", f"{experiment.name} {name}"), error=figure.error)
 
 
-def _lines(*parts: str) -> str:
-    return "\n".join(p for p in parts if p)
-
-
-def claim_detail_rows(claims: list[dict]) -> list[tuple[str, ...]]:
-    """One row per claim: id (bold) and claim; verdict (bold, coloured) then reason; quote;
-    rule; what was measured, then the paper's value and the source."""
-    return [(_lines(c["claim_id"], c["claim"]), _lines(c["verdict"], c["reason"]),
-             c["paper_quote"], c["rule"],
-             _lines(c["measured_value"], f"paper: {c['paper_value']}" if c["paper_value"] else "",
-                    f"source: {c['source']}" if c["source"] else ""))
-            for c in claims]
-
-
-def overview_pages(results_dir: Path, experiments: list[Experiment], claims: list[dict],
-                   timings: dict | None, built: str) -> bytes:
-    pages = _TextPages("overview")
-    pages.text("wgan-repro report", 18, weight="bold")
-    pages.space(4)
-    pages.text(f"Built {built} from {results_dir}. The report only reads files: nothing was "
-               "trained or re-run.", 9)
-    present = [e.name for e in experiments if e.present]
-    absent = [f"{e.name} (run wgan-repro {VERBS[e.name]})" for e in experiments
-              if not e.present]
-    pages.text(f"Run: {', '.join(present) or 'none'}.", 9)
-    pages.text(f"Not run: {', '.join(absent) or 'none'}.", 9)
-
-    pages.heading("Environment")
-    recorded = recorded_environments(experiments)
-    if recorded:
-        pages.text("Recorded with the results (timings.csv):", 8)
-        pages.table(("experiment", "Python", "torch", "device"), recorded,
-                    (0.15, 0.15, 0.25, 0.45))
-    else:
-        pages.text("Recorded with the results: not recorded (no timings.csv).", 8)
-    pages.space(4)
-    pages.text("This machine, which built the report: " + "; ".join(
-        f"{name} {version}" for name, version in machine_versions()) + ".", 8)
-
-    pages.heading(f"Claims: {verdict_counts(claims)}")
-    if claims:
-        pages.table(CLAIMS_HEADER, claims_rows(claims), CLAIMS_FRACTIONS, verdict_column=3)
-    else:
-        pages.text("No claims recorded.", 8)
-
-    pages.heading("Time")
-    if timings is None:
-        pages.text("Time not recorded: there is no timings.csv (results made before timings "
-                   "were recorded).", 8)
-    else:
-        pages.table(TIME_HEADER, time_rows(experiments), TIME_FRACTIONS)
-        pages.space(3)
-        pages.text(f"Total wall time: {total_time(experiments)}.", 8)
-    return pages.to_pdf_bytes()
-
-
-def experiment_pages(experiment: Experiment) -> bytes:
-    """The text page(s) put before an experiment's figures: command, time, verdicts, config."""
-    pages = _TextPages(experiment.name)
-    pages.text(experiment.name, 16, weight="bold")
-    pages.text(TITLES[experiment.name], 9)
-    pages.space(6)
+def experiment_section(experiment: Experiment) -> doc.Section:
+    name = experiment.name
+    section = doc.Section(name, [doc.Heading(2, (name,)), doc.para(doc.Emph(TITLES[name]))])
+    if not experiment.present:
+        section.blocks.append(doc.para("Not run (run ", doc.Code(f"wgan-repro {VERBS[name]}"),
+                                       ")."))
+        section.in_pdf = False
+        return section
     timing = experiment.timing or {}
     text, note = command(experiment)
-    pages.text(f"Command: {text}{note}", 8, MONO)
-    if experiment.timing:
-        pages.text(f"Tier {timing.get('tier') or '?'} · launcher {timing.get('launcher') or '?'}"
-                   f" · seeds {timing.get('seeds') or '?'} · {timing.get('jobs') or '?'} jobs", 8)
-        pages.text(f"Time: {wall_time(experiment.timing)}, finished {finished(timing)}, on "
-                   f"{timing.get('device') or '?'} (Python {timing.get('python_version') or '?'},"
-                   f" torch {timing.get('torch_version') or '?'})", 8)
-    else:
-        pages.text("Time not recorded.", 8)
-
-    pages.heading(f"Claims: {verdict_counts(experiment.claims)}", 10)
-    if experiment.claims:
-        pages.table(CLAIM_DETAIL_HEADER, claim_detail_rows(experiment.claims),
-                    CLAIM_DETAIL_FRACTIONS, verdict_column=1, bold_lead=(0, 1))
-
-    pages.heading("Figures", 10)
-    for figure in experiment.figures:
-        note = f": {figure.error}" if figure.error else \
-            f", {len(figure.pngs)} page{'s' if len(figure.pngs) != 1 else ''}, follows"
-        pages.text(f"{figure.pdf.as_posix()}{note}", 8)
-    if not experiment.figures:
-        pages.text("No figures.", 8)
-
-    pages.heading(f"Config ({experiment.config.as_posix()})", 10)
-    if experiment.config_text is None:
-        pages.text("Config not recorded.", 8)
-    else:
-        pages.columns(experiment.config_text)
-    return pages.to_pdf_bytes()
+    time_line = doc.text(f"Time: {wall_time(experiment.timing)}",
+                         f", finished {finished(timing)} on {timing.get('device') or '?'}"
+                         if experiment.timing else "")
+    section.blocks += [doc.Paragraph((doc.text("Command: ", doc.Code(text), note), time_line)),
+                       doc.Heading(3, (f"Claims: {verdict_counts(experiment.claims)}",))]
+    # Each claim is a heading of its own (the overview links to it), and the figures must not
+    # read as part of the last claim: claims, figures and config each under a heading.
+    section.blocks += [b for claim in experiment.claims for b in claim_blocks(claim)] or \
+        [doc.para("No claims recorded.")]
+    section.blocks.append(doc.Heading(3, ("Figures",)))
+    section.blocks += [figure_block(experiment, f) for f in experiment.figures] or \
+        [doc.para("No figures.")]
+    section.blocks += [doc.Heading(3, ("Config",)),
+                       doc.Config(experiment.config, experiment.config_text)]
+    return section
 
 
-def write_pdf(path: Path, results_dir: Path, experiments: list[Experiment],
-              claims: list[dict], timings: dict | None, built: str) -> int:
-    """report.pdf: overview, then per experiment its text page(s) and its figures' own pages
-    (imported as they are, so they stay vector). Returns the page count."""
-    import pypdfium2 as pdfium
-
-    parts: list = [overview_pages(results_dir, experiments, claims, timings, built)]
-    for experiment in experiments:
-        if experiment.present:
-            parts.append(experiment_pages(experiment))
-            parts += [results_dir / f.pdf for f in experiment.figures if not f.error]
-    pages = 0
-
-    def save(tmp: Path) -> None:
-        nonlocal pages
-        out = pdfium.PdfDocument.new()
-        sources = [pdfium.PdfDocument(part) for part in parts]
-        try:
-            for source in sources:
-                out.import_pages(source)
-            out.save(tmp)
-            pages = len(out)
-        finally:
-            for source in sources:
-                source.close()
-            out.close()
-
-    write_with(path, save)
-    return pages
+def document(results_dir: Path, experiments: list[Experiment], claims: list[dict],
+             timings: dict | None, built: str) -> list[doc.Section]:
+    """The whole report as data, which REPORT.md and report.pdf both render."""
+    return [overview(results_dir, experiments, claims, timings, built),
+            *(experiment_section(e) for e in experiments)]
 
 
 # ------------------------------------------------------------------------------- entry point
@@ -904,6 +480,8 @@ def build_report(results_dir: Path) -> dict:
     Returns {"markdown", "pdf", "figures" (PNG paths), "experiments" (names present),
     "claims" (row count), "pdf_pages"}. Raises ResultsError when there is nothing to report.
     """
+    from wgan_repro import report_markdown, report_pdf
+
     results_dir = Path(results_dir)
     claims = read_claims(results_dir)
     timings = read_timings(results_dir)
@@ -913,10 +491,11 @@ def build_report(results_dir: Path) -> dict:
 
     pngs = render_figures(results_dir, experiments)
     built = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    sections = document(results_dir, experiments, claims, timings, built)
     markdown = results_dir / "REPORT.md"
-    write_text(markdown, markdown_report(results_dir, experiments, claims, timings, built))
+    write_text(markdown, report_markdown.render(sections))
     pdf = results_dir / "report.pdf"
-    n_pages = write_pdf(pdf, results_dir, experiments, claims, timings, built)
+    n_pages = report_pdf.write(pdf, results_dir, sections)
     return {"markdown": markdown, "pdf": pdf, "figures": [results_dir / p for p in pngs],
             "experiments": [e.name for e in experiments if e.present],
             "claims": len(claims), "pdf_pages": n_pages}

@@ -56,7 +56,7 @@ from wgan_repro.runtime import (
     set_rng_state,
     setup_runtime,
 )
-from wgan_repro.schema import RUN_IDENTITY_SECTIONS, RUN_LENGTH_KEYS, validate
+from wgan_repro.schema import RUN_IDENTITY_SECTIONS, RUN_LENGTH_KEYS
 from wgan_repro.stats import median_filtered
 
 
@@ -157,8 +157,10 @@ def train(cfg: DictConfig, run_dir: Path | None = None,
 
     Two processes asking for the same run folder at once do not both train it: the second
     waits for the first (a lock on the folder), then reuses or resumes what it left.
+
+    ``cfg`` is not checked here: every job's config is validated once, when it is planned
+    (plans._validated), and the configs the experiments derive from one stay valid.
     """
-    validate(cfg)
     check_writable(Path(cfg.results_dir))
     run_dir = Path(run_dir) if run_dir is not None else run_dir_for(cfg)
     with locked(run_dir / ".lock", f"run folder {run_dir}"):
@@ -203,7 +205,9 @@ def _train_in(run_dir: Path, cfg: DictConfig, evaluate, critic_step_probe) -> di
     state = load_checkpoint(ckpt_path, identity) if ckpt_path.exists() else None
     done_before = state is not None and (state["gen_iter"] >= tc.iterations or state["diverged_at"])
     if done_before and summary_path.exists():
-        return json.loads(summary_path.read_text())  # same config, already done: reuse
+        # Same config, already done: reuse. The folder is where it is now (a results folder
+        # may have been moved or copied since the summary was written).
+        return {**json.loads(summary_path.read_text()), "run_dir": str(run_dir)}
 
     torch.manual_seed(cfg.seed)
     data = load_dataset(cfg.data, cache_dir=Path(cfg.results_dir) / ".cache")

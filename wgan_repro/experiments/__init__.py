@@ -1,2 +1,4 @@
-"""One module per figure verb: each exposes a task ``run_*(cfg) -> dict`` for one seed and an
-``aggregate(...)`` that turns every seed's CSVs into the figure data, plots and claims."""
+"""One module per figure verb, each of one shape (wgan_repro.aggregate says it whole): a task
+``run_*(cfg) -> dict`` per job, and ``aggregate(results_dir, runs, ...) -> summary``, which
+writes the experiment's CSVs and summary.json; plans.conclude judges the claims and draws the
+figures from those files."""

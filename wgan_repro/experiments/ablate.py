@@ -6,8 +6,8 @@ without batch norm and with a constant filter count, the 4x512 MLP) and each arm
 the DCGAN critic. Every ``train.eval_every`` iterations and at the end, ``ablate.eval_samples``
 generated digits are measured against the held-out digits: exact pixel EMD, FCD in the
 digits classifier's features, classes covered and KL(class histogram || uniform). The
-aggregate step writes ``ablate/metrics.csv``, the sample figures, ``summary.pdf`` and the
-claims, computed from the final evaluation of every run.
+aggregate step writes ``ablate/metrics.csv`` and ``summary.json``; the sample figures,
+``summary.pdf`` and the claims are computed from them (the final evaluation of every run).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from wgan_repro import claims
+from wgan_repro.aggregate import concatenated
 from wgan_repro.data import load_dataset, to_unit_range
 from wgan_repro.errors import ConfigError
 from wgan_repro.experiments.quality import make_evaluator
@@ -26,8 +27,6 @@ from wgan_repro.results import ABLATE_COLUMNS, read_csv, write_csv, write_json
 from wgan_repro.stats import final_rows
 from wgan_repro.train import train
 
-FIGURES = {"dcgan": ("fig5_dcgan.pdf", "P2 Fig. 5"), "no_bn": ("fig6_no_bn.pdf", "P2 Fig. 6"),
-           "mlp": ("fig7_mlp.pdf", "P2 Fig. 7")}
 ARMS = ("wgan", "gan")  # left and right panels of every figure
 # generator_parameters' key for the DCGAN generator built at the no-BN variant's image size
 DCGAN_AT_NO_BN_SIZE = "dcgan_at_no_bn_size"
@@ -52,8 +51,8 @@ def validate_ablate(cfg: DictConfig) -> None:
 
 
 def run_ablate(cfg: DictConfig) -> dict[str, Any]:
-    """One run: variant ``ablate.variant``, arm ``ablate.objective``, seed ``seed``."""
-    validate_ablate(cfg)
+    """One run: variant ``ablate.variant``, arm ``ablate.objective``, seed ``seed``. ``cfg``
+    was validated when the job was planned (validate_ablate)."""
     evaluate, classifier = make_evaluator(cfg, cfg.ablate.eval_samples,
                                           coverage_min_share=cfg.ablate.class_min_share)
     summary = train(cfg, evaluate=evaluate)
@@ -79,44 +78,43 @@ def generator_parameters(configs: dict[str, DictConfig]) -> dict[str, int]:
 
 
 # ---- aggregation ----------------------------------------------------------------------------------
-def _rows_of(run: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every evaluation of one run; a diverged run ends with a row at its divergence."""
+def _evaluations(run: dict[str, Any]) -> list:
+    """Every evaluation of one run as tables of ABLATE_COLUMNS; a diverged run ends with a row
+    at its divergence."""
     import pandas as pd
 
     key = {"variant": run["variant"], "objective": run["objective"], "seed": run["seed"]}
-    rows = []
+    tables = []
     quality_path = Path(run["run_dir"]) / "quality.csv"
     if quality_path.exists():
-        for q in pd.read_csv(quality_path).to_dict("records"):
-            rows.append({**key, "gen_iters": int(q["gen_iter"]), "emd": q["emd"], "fcd": q["fcd"],
-                         "classes_covered": q["classes_covered"], "kl_uniform": q["kl_uniform"],
-                         "diverged": False})
+        quality = pd.read_csv(quality_path).rename(columns={"gen_iter": "gen_iters"})
+        tables.append(quality.assign(**key, diverged=False))
     if run["diverged"]:
-        rows.append({**key, "gen_iters": run["diverged_at"], "emd": math.nan, "fcd": math.nan,
-                     "classes_covered": math.nan, "kl_uniform": math.nan, "diverged": True})
-    return rows
+        tables.append(pd.DataFrame([{**key, "gen_iters": run["diverged_at"], "emd": math.nan,
+                                     "fcd": math.nan, "classes_covered": math.nan,
+                                     "kl_uniform": math.nan, "diverged": True}]))
+    return tables
 
 
 def aggregate(results_dir: Path, runs: list[dict[str, Any]], sources: dict[str, str],
               parameters: dict[str, int]) -> dict[str, Any]:
-    """Write ablate/metrics.csv, summary.json, the figures and the claims.
+    """Write ablate/metrics.csv and summary.json; returns the summary.
 
     Variants run earlier (say ``--no-bn`` yesterday, ``--mlp`` today) stay in metrics.csv
     and summary.json: each run of the verb replaces only the variants it trained.
     """
     import json
 
-    from wgan_repro import plots
-
     out = Path(results_dir) / "ablate"
     fresh = {r["variant"] for r in runs}
-    kept_rows, kept_summary = [], {}
+    kept, kept_summary = [], {}
     if (out / "metrics.csv").exists() and (out / "summary.json").exists():
         old = read_csv(out / "metrics.csv", ABLATE_COLUMNS)
-        kept_rows = old[~old["variant"].isin(fresh)].to_dict("records")
+        kept = [old[~old["variant"].isin(fresh)]]
         kept_summary = json.loads((out / "summary.json").read_text())
-    rows = kept_rows + [row for run in runs for row in _rows_of(run)]
-    write_csv(out / "metrics.csv", rows, ABLATE_COLUMNS)
+    tables = kept + [table for run in runs for table in _evaluations(run)]
+    write_csv(out / "metrics.csv", concatenated(tables, ABLATE_COLUMNS).to_dict("records"),
+              ABLATE_COLUMNS)
     frame = read_csv(out / "metrics.csv", ABLATE_COLUMNS)
 
     variants = {k: v for k, v in kept_summary.get("variants", {}).items() if k not in fresh}
@@ -138,8 +136,6 @@ def aggregate(results_dir: Path, runs: list[dict[str, Any]], sources: dict[str, 
                "generator_parameters": {**kept_summary.get("generator_parameters", {}),
                                         **parameters}}
     write_json(out / "summary.json", summary)
-    summary["claims"] = claims.record(Path(results_dir), "ablate")
-    plots.plot_ablate(out)
     return summary
 
 

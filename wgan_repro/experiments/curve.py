@@ -6,7 +6,8 @@ Each run of ``curve.runs`` is one training run (``train``) with an evaluation ho
 compared with as many held-out real ones by the exact pixel-space EMD (POT) and by the
 Fréchet distance in the features of a small digits classifier (FCD). The aggregate step
 reads every run's CSVs, median-filters the estimates as P2 does (width 101), correlates
-them with the EMD at the evaluation points (Spearman), plots, and writes the claims.
+them with the EMD at the evaluation points (Spearman); the claims and figures come from the
+CSVs it writes.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from wgan_repro import claims
+from wgan_repro.aggregate import concatenated, diverged_note
 from wgan_repro.errors import ConfigError
 from wgan_repro.experiments.quality import make_evaluator
 from wgan_repro.results import (
@@ -40,8 +42,8 @@ def validate_curve(cfg: DictConfig) -> None:
 
 
 def run_curve(cfg: DictConfig) -> dict[str, Any]:
-    """One run of the figure (``curve.run`` names it): train with evaluations."""
-    validate_curve(cfg)
+    """One run of the figure (``curve.run`` names it): train with evaluations. ``cfg`` was
+    validated when the job was planned (validate_curve)."""
     evaluate, classifier = make_evaluator(cfg, cfg.curve.eval_samples, cfg.curve.eval_samples)
     summary = train(cfg, evaluate=evaluate)
     return {"run": cfg.curve.run, "seed": cfg.seed, "run_dir": summary["run_dir"],
@@ -53,27 +55,25 @@ def run_curve(cfg: DictConfig) -> dict[str, Any]:
 
 # ---- aggregation ----------------------------------------------------------------------------------
 def aggregate(results_dir: Path, runs: list[dict[str, Any]], source: str) -> dict[str, Any]:
+    """Every run's metrics.csv and quality.csv into curve.csv and quality.csv, summarised into
+    summary.json (each run's status and folder, whose sample grids the figures show); returns
+    the summary."""
     import pandas as pd
 
-    from wgan_repro import plots
-
-    curve_rows, quality_rows = [], []
-    for r in runs:
-        metrics = pd.read_csv(Path(r["run_dir"]) / "metrics.csv")
-        for row in metrics.itertuples():
-            curve_rows.append({"run": r["run"], "objective": r["objective"],
-                               "generator": r["generator"], "critic": r["critic"],
-                               "seed": r["seed"], "gen_iter": row.gen_iter,
-                               "wasserstein_estimate": row.wasserstein_estimate,
-                               "js_estimate": row.js_estimate})
-        quality_path = Path(r["run_dir"]) / "quality.csv"
-        if quality_path.exists():
-            for row in pd.read_csv(quality_path).itertuples():
-                quality_rows.append({"run": r["run"], "seed": r["seed"], "gen_iter": row.gen_iter,
-                                     "emd": row.emd, "fcd": row.fcd})
     out = Path(results_dir) / "curve"
-    write_csv(out / "curve.csv", curve_rows, CURVE_COLUMNS)
-    write_csv(out / "quality.csv", quality_rows, QUALITY_COLUMNS)
+    curves, qualities = [], []
+    for r in runs:
+        run_dir = Path(r["run_dir"])
+        curves.append(pd.read_csv(run_dir / "metrics.csv").assign(
+            run=r["run"], objective=r["objective"], generator=r["generator"],
+            critic=r["critic"], seed=r["seed"]))
+        if (run_dir / "quality.csv").exists():
+            qualities.append(pd.read_csv(run_dir / "quality.csv").assign(run=r["run"],
+                                                                         seed=r["seed"]))
+    write_csv(out / "curve.csv", concatenated(curves, CURVE_COLUMNS).to_dict("records"),
+              CURVE_COLUMNS)
+    write_csv(out / "quality.csv", concatenated(qualities, QUALITY_COLUMNS).to_dict("records"),
+              QUALITY_COLUMNS)
     curve = read_csv(out / "curve.csv", CURVE_COLUMNS)
     quality = read_csv(out / "quality.csv", QUALITY_COLUMNS)
     summary = summarize(curve, quality)
@@ -81,17 +81,11 @@ def aggregate(results_dir: Path, runs: list[dict[str, Any]], source: str) -> dic
     # the claims it takes part in inconclusive rather than stopping the experiment.
     for r in runs:
         entry = summary["runs"].setdefault(f"{r['run']}/s{r['seed']}", {})
-        entry["status"], entry["diverged_at"] = r["status"], r.get("diverged_at")
-    diverged = [f"{r['run']}/s{r['seed']} at generator iteration {r['diverged_at']}"
-                for r in runs if r.get("diverged_at")]
-    if diverged:
-        source += "; diverged: " + ", ".join(diverged)
+        entry.update(status=r["status"], diverged_at=r.get("diverged_at"), run_dir=r["run_dir"])
+    diverged = {f"{r['run']}/s{r['seed']}": r["diverged_at"] for r in runs if r.get("diverged_at")}
     summary["classifier_heldout_accuracy"] = runs[0]["classifier_accuracy"] if runs else None
-    summary["source"] = source
+    summary["source"] = source + diverged_note(diverged, "diverged")
     write_json(out / "summary.json", summary)
-    summary["claims"] = claims.record(Path(results_dir), "curve")
-    plots.plot_curve(out / "curve.csv", out / "quality.csv",
-                     {r["run"]: r["run_dir"] for r in runs}, out)
     return summary
 
 

@@ -43,7 +43,8 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from wgan_repro import claims, precision
+from wgan_repro import precision
+from wgan_repro.aggregate import concatenated, diverged_note, diverged_seeds
 from wgan_repro.checkpoint import verified_load
 from wgan_repro.data import load_dataset, make_batches
 from wgan_repro.errors import ConfigError
@@ -70,6 +71,7 @@ from wgan_repro.results import (
     write_with,
 )
 from wgan_repro.runtime import make_optimizer, preserved_buffers, run_precision, setup_runtime
+from wgan_repro.stats import edge_medians
 from wgan_repro.train import semantic_config, train
 
 INSTANCE_NOISE_KEYS = ("instance_noise_std", "instance_noise_final_std",
@@ -280,8 +282,8 @@ def snapshot_run_config(cfg: DictConfig, batches_per_epoch: int) -> DictConfig:
 def run_fig2(cfg: DictConfig, update_quality: bool = True) -> dict[str, Any]:
     """One seed of the protocol. Returns the paths of its discriminator runs' CSVs ("files"),
     of its update-quality CSVs ("update_quality_files": empty when ``update_quality`` is
-    False, as `probe noise` asks, or fig2.probe_steps is 0) and timings."""
-    validate_fig2(cfg)
+    False, as `probe noise` asks, or fig2.probe_steps is 0) and timings. ``cfg`` was validated
+    when the job was planned (validate_fig2)."""
     device = setup_runtime(cfg)
     started = time.perf_counter()
     data = load_dataset(cfg.data, cache_dir=Path(cfg.results_dir) / ".cache")
@@ -408,47 +410,34 @@ def _show_update_quality(cfg, epoch, rows) -> None:
           f"{cfg.fig2.probe_steps} generator steps: {after}", flush=True)
 
 
-# ---- all seeds: the figure data, the summary, the claims ----------------------------------------
-def aggregate(results_dir: Path, files: list[str], source: str,
-              diverged: dict[int, int] | None = None,
-              update_quality_files: list[str] = ()) -> dict[str, Any]:
-    """Concatenate every seed's CSVs (grad_norms.csv, update_quality.csv), summarise per
-    epoch, judge the claims (wgan_repro.claims, from those files), plot.
+# ---- all seeds: the figure data and the summary ------------------------------------------------
+def aggregate(results_dir: Path, runs: list[dict[str, Any]], source: str) -> dict[str, Any]:
+    """Concatenate every seed's CSVs into grad_norms.csv and update_quality.csv, summarise per
+    epoch into summary.json; returns the summary.
 
-    ``diverged`` maps the seeds whose DCGAN hit NaN/Inf to that generator iteration: they
-    have no snapshots, are left out and said so in summary.json and in the claims' source.
+    Seeds whose DCGAN hit NaN/Inf have no snapshots: they are left out, and said so in
+    summary.json and in the claims' source.
     """
-    from wgan_repro import plots
-
-    diverged = dict(sorted((diverged or {}).items()))
+    diverged = diverged_seeds(runs)
     out_dir = Path(results_dir) / "fig2"
-    frame = _concatenated(files, FIG2_COLUMNS, ["epoch", "seed", "d_iter"])
+    frame = concatenated((read_csv(Path(f), FIG2_COLUMNS) for run in runs for f in run["files"]),
+                         FIG2_COLUMNS, ["epoch", "seed", "d_iter"])
     write_csv(out_dir / "grad_norms.csv", frame.to_dict("records"), FIG2_COLUMNS)
+    quality_files = [f for run in runs for f in run["update_quality_files"]]
     updates_path = out_dir / "update_quality.csv"
-    if update_quality_files:
-        updates = _concatenated(update_quality_files, FIG2_UPDATE_QUALITY_COLUMNS,
-                                ["epoch", "seed", "cost", "steps"])
+    if quality_files:
+        updates = concatenated((read_csv(Path(f), FIG2_UPDATE_QUALITY_COLUMNS)
+                                for f in quality_files),
+                               FIG2_UPDATE_QUALITY_COLUMNS, ["epoch", "seed", "cost", "steps"])
         write_csv(updates_path, updates.to_dict("records"), FIG2_UPDATE_QUALITY_COLUMNS)
     else:
         updates_path.unlink(missing_ok=True)  # an older probe's file would not match this run
     summary = summarize(frame)
     summary["diverged_dcgan"] = {str(s): i for s, i in diverged.items()}
-    summary["source"] = source + claims.diverged_note(diverged)
+    summary["source"] = source + diverged_note({f"seed {s}": i for s, i in diverged.items()},
+                                               "left out, DCGAN diverged")
     write_json(out_dir / "summary.json", summary)
-    summary["claims"] = claims.record(Path(results_dir), "fig2")
-    if summary["epochs"]:
-        plots.plot_fig2(out_dir / "grad_norms.csv", out_dir)
-    if update_quality_files:
-        plots.plot_fig2_update_quality(updates_path, out_dir)
     return summary
-
-
-def _concatenated(files: list[str], columns, order: list[str]):
-    import pandas as pd
-
-    frames = [read_csv(Path(f), columns) for f in files]
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(columns))
-    return frame.sort_values(order).reset_index(drop=True)
 
 
 def summarize(frame) -> dict[str, Any]:
@@ -457,15 +446,14 @@ def summarize(frame) -> dict[str, Any]:
     verdicts are judged in wgan_repro.claims from grad_norms.csv itself."""
     columns = ("grad_norm_original", "grad_norm_logd", "grad_var_original", "grad_var_logd",
                "d_accuracy")
-    edges = {c: claims.per_seed_edges(frame, c) for c in columns}
+    medians = {c: edge_medians(frame, c) for c in columns}
     epochs: dict[str, Any] = {}
     for epoch, group in frame.groupby("epoch"):
         entry: dict[str, Any] = {"seeds": sorted(int(s) for s in group["seed"].unique()),
                                  "d_iters": int(group["d_iter"].max())}
-        for column, table in edges.items():
-            mine = table[table["epoch"] == epoch]
-            for edge in ("start", "first", "last"):
-                entry[f"{column}_{edge}"] = float(mine[edge].median())
+        for column, by_epoch in medians.items():
+            for edge, value in by_epoch[int(epoch)].items():
+                entry[f"{column}_{edge}"] = value
         entry["orders_decayed_original_from_start"] = math.log10(
             entry["grad_norm_original_start"] / entry["grad_norm_original_last"])
         epochs[str(int(epoch))] = entry

@@ -31,7 +31,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig
 
-from wgan_repro import claims
+from wgan_repro.aggregate import concatenated, diverged_note, diverged_seeds
 from wgan_repro.errors import ConfigError
 from wgan_repro.experiments.quality import make_evaluator
 from wgan_repro.results import (
@@ -45,6 +45,7 @@ from wgan_repro.results import (
     write_json,
 )
 from wgan_repro.schema import POINT_DATASETS
+from wgan_repro.stats import edge_medians
 from wgan_repro.train import run_dir_for, train
 
 
@@ -136,8 +137,8 @@ def validate_probe_adam(cfg: DictConfig) -> None:
 
 def run_probe_adam(cfg: DictConfig) -> dict[str, Any]:
     """One arm (``probe.arm``), one seed: Algorithm 1 with every critic update recorded and
-    the samples' quality every ``train.eval_every`` generator iterations."""
-    validate_probe_adam(cfg)
+    the samples' quality every ``train.eval_every`` generator iterations. ``cfg`` was
+    validated when the job was planned (validate_probe_adam)."""
     run_dir = run_dir_for(cfg)
     steps_csv, quality_csv = run_dir / "critic_steps.csv", run_dir / "quality.csv"
     if not (steps_csv.exists() and quality_csv.exists()):
@@ -208,19 +209,17 @@ def summarize_adam(frame) -> dict[str, Any]:
 
 def aggregate_adam(results_dir: Path, runs: list[dict[str, Any]], cfg: DictConfig
                    ) -> dict[str, Any]:
-    import pandas as pd
-
-    from wgan_repro import plots
-
-    frame = pd.concat([read_csv(Path(r["csv"]), PROBE_ADAM_STEP_COLUMNS) for r in runs],
-                      ignore_index=True)
+    """Every run's critic updates into adam_cosine.csv (blow-ups marked) and its quality.csv
+    into adam_quality.csv, summarised into adam_summary.json; returns the summary."""
     p = cfg.probe
+    frame = concatenated((read_csv(Path(r["csv"]), PROBE_ADAM_STEP_COLUMNS) for r in runs),
+                         PROBE_ADAM_STEP_COLUMNS)
     frame = mark_blow_ups(frame, p.jump_window, p.blow_up_threshold, p.blow_up_radius)
+    quality = concatenated((read_csv(Path(r["quality_csv"]), RUN_QUALITY_COLUMNS).assign(
+        arm=r["arm"], seed=r["seed"]) for r in runs), PROBE_ADAM_QUALITY_COLUMNS)
     out = Path(results_dir) / "probe"
     write_csv(out / "adam_cosine.csv", frame.to_dict("records"), PROBE_ADAM_COLUMNS)
-    write_csv(out / "adam_quality.csv", quality_rows(runs), PROBE_ADAM_QUALITY_COLUMNS)
-    plots.plot_probe_adam(out / "adam_cosine.csv", out / "adam_cosine.pdf",
-                          out / "adam_quality.csv")
+    write_csv(out / "adam_quality.csv", quality.to_dict("records"), PROBE_ADAM_QUALITY_COLUMNS)
     summary = summarize_adam(frame)
     for arm, values in summary["arms"].items():  # a NaN ends a run early: say so
         values["diverged_at"] = {r["seed"]: r["diverged_at"] for r in runs if r["arm"] == arm}
@@ -229,24 +228,17 @@ def aggregate_adam(results_dir: Path, runs: list[dict[str, Any]], cfg: DictConfi
     summary["source"] = source  # what wgan_repro.claims names as the claims' source
     summary["blow_up_radius"] = p.blow_up_radius  # the window the claims count negatives in
     write_json(out / "adam_summary.json", summary)
-    summary["claims"] = claims.record(Path(results_dir), "probe_adam")
     return summary
-
-
-def quality_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every run's quality.csv, each row tagged with its arm and seed."""
-    return [{"arm": run["arm"], "seed": run["seed"], **row} for run in runs
-            for row in read_csv(Path(run["quality_csv"]), RUN_QUALITY_COLUMNS).to_dict("records")]
 
 
 # ---- probe noise ----------------------------------------------------------------------------------
 
 def run_probe_noise(cfg: DictConfig) -> dict[str, Any]:
     """One arm (``probe.arm``: the control or one fixed noise std), one seed: the fig2
-    protocol (its snapshots are shared)."""
+    protocol (its snapshots are shared). ``cfg`` was validated when the job was planned
+    (validate_probe_noise)."""
     from wgan_repro.experiments.fig2 import run_fig2
 
-    validate_probe_noise(cfg)
     result = run_fig2(cfg, update_quality=False)  # the probe measures norms only
     return {"arm": cfg.probe.arm, "seed": cfg.seed, "files": result["files"],
             "diverged_at": result.get("diverged_at")}
@@ -257,48 +249,36 @@ def summarize_noise(frame) -> dict[str, Any]:
     last 5% of D iterations, the orders of magnitude between them, the final accuracy."""
     arms: dict[str, Any] = {}
     for arm, group in frame.groupby("arm"):
-        norms = claims.per_seed_edges(group, "grad_norm_original")
-        accuracy = claims.per_seed_edges(group, "d_accuracy")
-        for epoch, part in norms.groupby("epoch"):
-            start, last = float(part["start"].median()), float(part["last"].median())
-            arms.setdefault(str(arm), {})[str(int(epoch))] = {
+        accuracy = edge_medians(group, "d_accuracy")
+        for epoch, norms in edge_medians(group, "grad_norm_original").items():
+            start, last = norms["start"], norms["last"]
+            arms.setdefault(str(arm), {})[str(epoch)] = {
                 "grad_norm_original_start": start, "grad_norm_original_last": last,
                 "orders_decayed_from_start": math.log10(start / last),
-                "d_accuracy_last": float(accuracy.loc[accuracy["epoch"] == epoch, "last"].median())}
+                "d_accuracy_last": accuracy[epoch]["last"]}
     return {"arms": arms}
 
 
 def aggregate_noise(results_dir: Path, runs: list[dict[str, Any]], cfg: DictConfig
                     ) -> dict[str, Any]:
-    import pandas as pd
-
-    from wgan_repro import plots
-
-    # A seed whose DCGAN diverged has no snapshots in any arm: it is left out, and said so.
-    diverged = {run["seed"]: run["diverged_at"] for run in runs if run.get("diverged_at")}
-    usable = [run for run in runs if run["seed"] not in diverged]
-    parts = []
-    for run in usable:
-        for f in run["files"]:
-            part = read_csv(Path(f), FIG2_COLUMNS)
-            part.insert(0, "arm", run["arm"])
-            parts.append(part)
-    frame = (pd.concat(parts, ignore_index=True) if parts
-             else pd.DataFrame(columns=list(PROBE_NOISE_COLUMNS)))
-    frame = frame.sort_values(["arm", "epoch", "seed", "d_iter"])
+    """Every arm's and seed's fig2 CSVs into instance_noise.csv, summarised into
+    noise_summary.json; returns the summary. A seed whose DCGAN diverged has no snapshots in
+    any arm: it is left out, and said so."""
+    diverged = diverged_seeds(runs)
+    frame = concatenated((read_csv(Path(f), FIG2_COLUMNS).assign(arm=run["arm"])
+                          for run in runs if run["seed"] not in diverged for f in run["files"]),
+                         PROBE_NOISE_COLUMNS, ["arm", "epoch", "seed", "d_iter"])
     out = Path(results_dir) / "probe"
     write_csv(out / "instance_noise.csv", frame.to_dict("records"), PROBE_NOISE_COLUMNS)
-    if parts:
-        plots.plot_probe_noise(out / "instance_noise.csv", out / "instance_noise.pdf")
     summary = summarize_noise(frame)
-    summary["diverged_dcgan"] = {str(s): i for s, i in sorted(diverged.items())}
+    summary["diverged_dcgan"] = {str(s): i for s, i in diverged.items()}
     summary["noise_std"] = {str(arm): float(group["instance_noise_std"].max())
                             for arm, group in frame.groupby("arm")}  # fixed per arm
     noise_arms = [arm for arm in dict.fromkeys(run["arm"] for run in runs) if arm != NOISE_CONTROL]
-    source = noise_source(cfg, noise_arms) + claims.diverged_note(diverged)
-    summary["source"] = source  # what wgan_repro.claims names as the claim's source
+    left_out = diverged_note({f"seed {s}": i for s, i in diverged.items()},
+                             "left out, DCGAN diverged")
+    summary["source"] = noise_source(cfg, noise_arms) + left_out  # the claim's source
     write_json(out / "noise_summary.json", summary)
-    summary["claims"] = claims.record(Path(results_dir), "probe_noise")
     return summary
 
 
