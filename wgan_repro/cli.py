@@ -282,7 +282,7 @@ def fig2(
 ) -> None:
     """P1 Fig. 1-3: train a fresh discriminator against frozen DCGAN generators and watch the
     original cost's gradient vanish while the -log D cost's does not (cpu tier, 2 seeds:
-    about 7 minutes on 2 cores)."""
+    about 8 minutes on 2 cores)."""
     from wgan_repro import plans
 
     user = [*common_overrides(overrides, shared, "fig2.seeds"),
