@@ -15,8 +15,8 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test,launchers]'
 	touch $(STAMP)
 
-# P1 Fig. 1-3 on the bundled digits at the cpu tier, one seed (~4 min on 2 CPU cores; the
-# default two seeds take ~7), then the report of everything under results/ (reads files only).
+# P1 Fig. 1-3 on the bundled digits at the cpu tier, one seed (5 min 10 s on 2 CPU cores from a
+# fresh clone, venv and install included; the default two seeds take ~8), then the report of everything under results/ (reads files only).
 demo: $(STAMP)
 	$(BIN)/wgan-repro fig2 --epochs 1,20,25 --seeds 0
 	$(BIN)/wgan-repro report

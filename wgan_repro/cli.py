@@ -370,7 +370,7 @@ def probe_noise(
 ) -> None:
     """P1 section 3: the fig2 protocol without instance noise on the discriminator's inputs
     and with it at each fixed std of probe.arms (0.5 and 1.0); does the original cost's
-    gradient still vanish? (cpu tier: about 13 minutes on 2 cores after fig2)"""
+    gradient still vanish? (cpu tier: about 14 minutes on 2 cores after fig2)"""
     from wgan_repro import plans
 
     user = [*common_overrides(overrides, shared, "probe.seeds"),
@@ -381,7 +381,7 @@ def probe_noise(
 @verb(app, "all")
 def all_experiments(shared: Shared, overrides: OverridesArg = None) -> None:
     """Every experiment in turn: fig2, curve, ablate --all, toy, probe adam, probe noise
-    (cpu tier: about 1 h 40 min on 2 cores). --seeds applies to every experiment (toy, one
+    (cpu tier: about 1 h 45 min on 2 cores). --seeds applies to every experiment (toy, one
     run, takes the first). Then run `wgan-repro report`."""
     from wgan_repro import plans
 
