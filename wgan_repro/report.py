@@ -13,9 +13,10 @@ in report_blocks.py) and rendered by report_markdown.py and report_pdf.py.
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -56,18 +57,11 @@ MACHINE_PACKAGES = ("torch", "torchvision", "hydra-core", "numpy", "pandas", "ma
 
 
 @dataclass
-class Figure:
-    pdf: Path  # relative to the results folder
-    pngs: list[Path] = field(default_factory=list)  # one per page, relative too
-    error: str = ""  # why the PDF could not be read; empty when it could
-
-
-@dataclass
 class Experiment:
     name: str
     claims: list[dict]
     timing: dict | None
-    figures: list[Figure]
+    figures: list[doc.Figure]  # their pages as PNGs once render_figures has run
     config: Path  # relative to the results folder
     config_text: str | None  # None: not recorded
 
@@ -160,7 +154,7 @@ def read_experiment(results_dir: Path, name: str, claims: list[dict],
         name=name,
         claims=[c for c in claims if c["experiment"] == name],
         timing=(timings or {}).get(name),
-        figures=[Figure(pdf) for pdf in figure_pdfs(results_dir, name)],
+        figures=[doc.Figure(name, pdf) for pdf in figure_pdfs(results_dir, name)],
         config=config,
         config_text=config_file.read_text(errors="replace") if config_file.is_file() else None,
     )
@@ -179,27 +173,27 @@ def _save_png(image, path: Path) -> None:
     write_with(path, lambda tmp: palette.save(tmp, format="PNG", optimize=True))
 
 
-def render_figure(results_dir: Path, experiment: str, figure: Figure) -> None:
-    """Every page of the figure's PDF to report_figures/ as PNG; a PDF pdfium cannot open is
-    recorded on the figure and reported, not fatal."""
+def render_figure(results_dir: Path, figure: doc.Figure) -> doc.Figure:
+    """The figure with every page of its PDF rendered to report_figures/ as PNG; a PDF pdfium
+    cannot open comes back with the error, to be reported, not fatal."""
     import pypdfium2 as pdfium
 
     try:
-        doc = pdfium.PdfDocument(results_dir / figure.pdf)
+        pdf = pdfium.PdfDocument(results_dir / figure.pdf)
     except pdfium.PdfiumError as err:
-        figure.error = f"could not be read ({err})"
-        return
+        return dataclasses.replace(figure, error=f"could not be read ({err})")
+    pngs = []
     try:
-        for index in range(len(doc)):
-            page = doc[index]
+        for index in range(len(pdf)):
+            page = pdf[index]
             width_pt = page.get_width()
             scale = min(PNG_MAX_WIDTH / width_pt, PNG_MAX_SCALE) if width_pt > 0 else 1.0
-            image = page.render(scale=scale).to_pil()
-            png = Path(FIGURES_DIR) / png_name(experiment, figure.pdf, index + 1)
-            _save_png(image, results_dir / png)
-            figure.pngs.append(png)
+            png = Path(FIGURES_DIR) / png_name(figure.experiment, figure.pdf, index + 1)
+            _save_png(page.render(scale=scale).to_pil(), results_dir / png)
+            pngs.append(png)
     finally:
-        doc.close()
+        pdf.close()
+    return dataclasses.replace(figure, pngs=tuple(pngs))
 
 
 def remove_stale_pngs(results_dir: Path, keep: set[Path]) -> None:
@@ -215,8 +209,7 @@ def remove_stale_pngs(results_dir: Path, keep: set[Path]) -> None:
 
 def render_figures(results_dir: Path, experiments: list[Experiment]) -> list[Path]:
     for experiment in experiments:
-        for figure in experiment.figures:
-            render_figure(results_dir, experiment.name, figure)
+        experiment.figures = [render_figure(results_dir, f) for f in experiment.figures]
     pngs = [png for e in experiments for f in e.figures for png in f.pngs]
     remove_stale_pngs(results_dir, set(pngs))
     return pngs
@@ -431,12 +424,6 @@ def claim_blocks(claim: dict) -> list[doc.Block]:
     return blocks
 
 
-def figure_block(experiment: Experiment, figure: Figure) -> doc.Figure:
-    name = figure.pdf.name
-    return doc.Figure(name, figure.pdf, tuple(figure.pngs),
-                      alt=re.sub(r"[\[\]]", "", f"{experiment.name} {name}"), error=figure.error)
-
-
 def experiment_section(experiment: Experiment) -> doc.Section:
     name = experiment.name
     section = doc.Section(name, [doc.Heading(2, (name,)), doc.para(doc.Emph(TITLES[name]))])
@@ -457,7 +444,7 @@ def experiment_section(experiment: Experiment) -> doc.Section:
     section.blocks += [b for claim in experiment.claims for b in claim_blocks(claim)] or \
         [doc.para("No claims recorded.")]
     section.blocks.append(doc.Heading(3, ("Figures",)))
-    section.blocks += [figure_block(experiment, f) for f in experiment.figures] or \
+    section.blocks += experiment.figures or \
         [doc.para("No figures.")]
     section.blocks += [doc.Heading(3, ("Config",)),
                        doc.Config(experiment.config, experiment.config_text)]

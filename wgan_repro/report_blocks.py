@@ -64,10 +64,9 @@ class Table:
 
 @dataclass(frozen=True)
 class Figure:
-    name: str  # the figure's PDF, as the reader knows it
+    experiment: str
     pdf: Path  # relative to the results folder
-    pngs: tuple[Path, ...]  # one per page (REPORT.md shows these; the PDF its own pages)
-    alt: str
+    pngs: tuple[Path, ...] = ()  # one per page (REPORT.md shows these; the PDF its own pages)
     error: str = ""  # why the PDF could not be read; empty when it could
 
 

@@ -90,10 +90,11 @@ def table(block: Table) -> str:
 
 
 def figure(block: Figure) -> str:
-    head = f"**{escape(block.name)}** ([PDF]({link_target(str(block.pdf))}))"
+    head = f"**{escape(block.pdf.name)}** ([PDF]({link_target(str(block.pdf))}))"
     if block.error:
         return f"{head}: {escape(block.error)}"
-    images = [f"![{block.alt}, page {i}]({link_target(str(png))})"
+    alt = re.sub(r"[\[\]]", "", f"{block.experiment} {block.pdf.name}")  # brackets end alt text
+    images = [f"![{alt}, page {i}]({link_target(str(png))})"
               for i, png in enumerate(block.pngs, 1)]
     return "\n\n".join([head, *images])
 
