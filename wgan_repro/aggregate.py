@@ -36,3 +36,9 @@ def diverged_note(diverged: dict[str, int], what: str) -> str:
         return ""
     return f"; {what}: " + ", ".join(f"{name} at generator iteration {at}"
                                      for name, at in diverged.items())
+
+
+def dcgan_left_out_note(diverged: dict[int, int]) -> str:
+    """fig2's and probe noise's note on the seeds left out because their DCGAN diverged
+    (``diverged`` as diverged_seeds gives it)."""
+    return diverged_note({f"seed {s}": i for s, i in diverged.items()}, "left out, DCGAN diverged")

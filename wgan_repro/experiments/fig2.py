@@ -44,7 +44,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from wgan_repro import precision
-from wgan_repro.aggregate import concatenated, diverged_note, diverged_seeds
+from wgan_repro.aggregate import concatenated, dcgan_left_out_note, diverged_seeds
 from wgan_repro.checkpoint import verified_load
 from wgan_repro.data import load_dataset, make_batches
 from wgan_repro.errors import ConfigError
@@ -434,8 +434,7 @@ def aggregate(results_dir: Path, runs: list[dict[str, Any]], source: str) -> dic
         updates_path.unlink(missing_ok=True)  # an older probe's file would not match this run
     summary = summarize(frame)
     summary["diverged_dcgan"] = {str(s): i for s, i in diverged.items()}
-    summary["source"] = source + diverged_note({f"seed {s}": i for s, i in diverged.items()},
-                                               "left out, DCGAN diverged")
+    summary["source"] = source + dcgan_left_out_note(diverged)
     write_json(out_dir / "summary.json", summary)
     return summary
 

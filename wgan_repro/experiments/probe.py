@@ -31,7 +31,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig
 
-from wgan_repro.aggregate import concatenated, diverged_note, diverged_seeds
+from wgan_repro.aggregate import concatenated, dcgan_left_out_note, diverged_seeds
 from wgan_repro.errors import ConfigError
 from wgan_repro.experiments.quality import make_evaluator
 from wgan_repro.results import (
@@ -275,9 +275,7 @@ def aggregate_noise(results_dir: Path, runs: list[dict[str, Any]], cfg: DictConf
     summary["noise_std"] = {str(arm): float(group["instance_noise_std"].max())
                             for arm, group in frame.groupby("arm")}  # fixed per arm
     noise_arms = [arm for arm in dict.fromkeys(run["arm"] for run in runs) if arm != NOISE_CONTROL]
-    left_out = diverged_note({f"seed {s}": i for s, i in diverged.items()},
-                             "left out, DCGAN diverged")
-    summary["source"] = noise_source(cfg, noise_arms) + left_out  # the claim's source
+    summary["source"] = noise_source(cfg, noise_arms) + dcgan_left_out_note(diverged)
     write_json(out / "noise_summary.json", summary)
     return summary
 
