@@ -36,13 +36,13 @@ def compose(tmp_path):
 
 @pytest.fixture(scope="session")
 def fig2_smoke_shared(tmp_path_factory):
-    """(cfg, run): one smoke seed of run_fig2 (epochs 1 and 2: the smoke tier's), made once
+    """(cfg, run): one smoke seed of fig2.run (epochs 1 and 2: the smoke tier's), made once
     for the whole session. Read it, never write into its folder: a test that reruns,
     extends or aggregates takes ``fig2_smoke`` instead."""
     from wgan_repro.experiments import fig2
 
     cfg = _smoke(tmp_path_factory.mktemp("fig2_smoke") / "results", "experiment=fig2")
-    return cfg, fig2.run_fig2(cfg)
+    return cfg, fig2.run(cfg)
 
 
 def _moved(value, old: str, new: str):
@@ -90,3 +90,17 @@ def run_main(monkeypatch, capsys, *args):
         cli.main()
     out, err = capsys.readouterr()
     return exit_info.value.code, out, err
+
+
+def plan_for(name: str, cfg, **context):
+    """The Plan an experiment's aggregation reads, for a job config a test ran by hand."""
+    from wgan_repro.plans import Plan
+
+    return Plan(name, cfg, [], [cfg.seed], context)
+
+
+def conclude(name: str, plan, runs) -> dict:
+    """plans.conclude for the registry's experiment ``name``: aggregate, judge, draw."""
+    from wgan_repro import plans, registry
+
+    return plans.conclude(registry.get(name), plan, runs)

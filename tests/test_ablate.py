@@ -7,32 +7,26 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import run_main  # the real entry point, in-process
+from conftest import conclude, run_main  # the real entry point, in-process
 
-from wgan_repro import hydra_runner, plans
+from wgan_repro import hydra_runner
 from wgan_repro.experiments import ablate
 from wgan_repro.metrics import DigitsClassifier
 from wgan_repro.results import ABLATE_COLUMNS
 
 
-def _job(tmp_path, variant, arm, seed=0):
-    base = hydra_runner.compose(["experiment=ablate", "scale=smoke"])
-    return ["experiment=ablate", *base.ablate.variants[variant], *base.ablate.objectives[arm],
-            "scale=smoke", "progress=none", f"results_dir={tmp_path / 'results'}",
-            f"ablate.variant={variant}", f"ablate.objective={arm}", f"seed={seed}"]
+def _plan(tmp_path, variant):
+    return ablate.plan(["scale=smoke", "progress=none", f"results_dir={tmp_path / 'results'}",
+                        "ablate.seeds=[0]"], variants=[variant])
 
 
 @pytest.fixture(scope="module")
 def smoke_ablate(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("ablate")
-    runs = [hydra_runner.run(ablate.run_ablate, _job(tmp_path, "no_bn", arm)) for arm in ablate.ARMS]
-    configs = {v: hydra_runner.compose(["experiment=ablate", "scale=smoke", *overrides])
-               for v, overrides in hydra_runner.compose(
-                   ["experiment=ablate", "scale=smoke"]).ablate.variants.items()}
-    params = ablate.generator_parameters(configs)
-    summary = plans.conclude("ablate", tmp_path / "results", ablate.aggregate(
-        tmp_path / "results", runs, {"no_bn": "test no_bn"}, params))
-    return tmp_path, runs, summary, params
+    plan = _plan(tmp_path, "no_bn")
+    runs = [hydra_runner.run(ablate.run, job) for job in plan.jobs]
+    summary = conclude("ablate", plan, runs)
+    return tmp_path, runs, summary, plan.context["parameters"]
 
 
 def test_ablate_writes_the_promised_files(smoke_ablate):
@@ -40,9 +34,9 @@ def test_ablate_writes_the_promised_files(smoke_ablate):
     out = tmp_path / "results" / "ablate"
     frame = pd.read_csv(out / "metrics.csv")
     assert tuple(frame.columns) == ABLATE_COLUMNS
-    assert set(frame["objective"]) == {"wgan", "gan"} and set(frame["variant"]) == {"no_bn"}
+    assert set(frame["arm"]) == {"wgan", "gan"} and set(frame["variant"]) == {"no_bn"}
     # ablate_smoke: eval_every 6 over 12 iterations -> evaluations at 6 and 12, per run
-    assert sorted(frame.loc[frame["objective"] == "wgan", "gen_iters"]) == [6, 12]
+    assert sorted(frame.loc[frame["arm"] == "wgan", "gen_iters"]) == [6, 12]
     assert (frame["emd"] > 0).all() and (frame["fcd"] >= 0).all()
     assert frame["classes_covered"].between(1, 10).all()
     assert frame["kl_uniform"].between(0, math.log(10) + 1e-9).all()
@@ -66,15 +60,17 @@ def test_ablate_writes_the_promised_files(smoke_ablate):
 
 def test_a_second_variant_keeps_the_first(smoke_ablate):
     tmp_path, runs, _, params = smoke_ablate
-    mlp = [hydra_runner.run(ablate.run_ablate, _job(tmp_path, "mlp", arm)) for arm in ablate.ARMS]
-    summary = plans.conclude("ablate", tmp_path / "results", ablate.aggregate(
-        tmp_path / "results", mlp, {"mlp": "test mlp"}, params))
+    plan = _plan(tmp_path, "mlp")
+    mlp = [hydra_runner.run(ablate.run, job) for job in plan.jobs]
+    summary = conclude("ablate", plan, mlp)
     frame = pd.read_csv(tmp_path / "results" / "ablate" / "metrics.csv")
     assert set(frame["variant"]) == {"no_bn", "mlp"}
     assert set(summary["variants"]) == {"no_bn", "mlp"}
     assert (tmp_path / "results" / "ablate" / "fig7_mlp.pdf").exists()
     claims = pd.read_csv(tmp_path / "results" / "claims.csv")
-    assert len(claims) == 2 and set(claims["source"]) == {"test no_bn", "test mlp"}
+    assert len(claims) == 2 and [s.split(" (")[0] for s in claims["source"]] == [
+        "ablate/metrics.csv"] * 2
+    assert [v in s for v, s in zip(("no_bn", "mlp"), claims["source"])]  # each its own length
 
 
 class _FixedPredictions(torch.nn.Module):
@@ -120,5 +116,5 @@ def test_ablate_smoke_end_to_end(monkeypatch, capsys, tmp_path):
     assert code == 0, err
     assert "mlp: generator with" in out and "results:" in out
     frame = pd.read_csv(tmp_path / "ablate" / "metrics.csv")
-    assert set(zip(frame["objective"], frame["seed"])) == {("wgan", 0), ("gan", 0)}
+    assert set(zip(frame["arm"], frame["seed"])) == {("wgan", 0), ("gan", 0)}
     assert np.isfinite(frame["fcd"]).all()

@@ -5,8 +5,9 @@ import math
 
 import pandas as pd
 import pytest
+from conftest import conclude, plan_for
 
-from wgan_repro import hydra_runner, plans
+from wgan_repro import hydra_runner
 from wgan_repro.experiments import curve
 from wgan_repro.results import CURVE_COLUMNS, QUALITY_COLUMNS
 
@@ -21,9 +22,9 @@ def _jobs(tmp_path, runs=("wgan_dcgan", "gan_mlp", "wgan_mlp_mlp_high_lr")):
 @pytest.fixture(scope="module")
 def smoke_curve(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("curve")
-    runs = [hydra_runner.run(curve.run_curve, job) for job in _jobs(tmp_path)]
-    summary = plans.conclude("curve", tmp_path / "results",
-                             curve.aggregate(tmp_path / "results", runs, "test"))
+    jobs = _jobs(tmp_path)
+    runs = [hydra_runner.run(curve.run, job) for job in jobs]
+    summary = conclude("curve", plan_for("curve", hydra_runner.compose(jobs[0])), runs)
     return tmp_path / "results", runs, summary
 
 

@@ -10,13 +10,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
+from conftest import conclude, plan_for
 from omegaconf import OmegaConf
 
 from wgan_repro import claims as claims_module
-from wgan_repro import plans, plots
 from wgan_repro.errors import ConfigError
 from wgan_repro.experiments import fig2
 from wgan_repro.models.dcgan import DCGANCritic, DCGANGenerator
+from wgan_repro.plots import fig2 as fig2_plots
 from wgan_repro.results import CLAIMS_COLUMNS, FIG2_COLUMNS, FIG2_UPDATE_QUALITY_COLUMNS
 
 
@@ -102,8 +103,7 @@ def test_minibatch_gradient_stats_of_known_vectors():
 @pytest.fixture
 def smoke_fig2(fig2_smoke):
     cfg, run = fig2_smoke
-    results = Path(cfg.results_dir)
-    summary = plans.conclude("fig2", results, fig2.aggregate(results, [run], "test"))
+    summary = conclude("fig2", plan_for("fig2", cfg), [run])
     return cfg, run, summary
 
 
@@ -125,13 +125,14 @@ def test_smoke_fig2_writes_the_promised_files(smoke_fig2):
         data = open(f"{out}/{name}", "rb").read()
         assert data.startswith(b"%PDF") and b"%%EOF" in data[-1024:]
     on_disk = json.load(open(f"{out}/summary.json"))
-    assert set(on_disk["epochs"]) == {"1", "2"} and on_disk["source"] == "test"
+    assert set(on_disk["epochs"]) == {"1", "2"}
+    assert on_disk["source"] == "fig2/grad_norms.csv (tier smoke, seeds 0, 20 D iterations)"
     first = on_disk["epochs"]["1"]
     assert first["orders_decayed_original_from_start"] == pytest.approx(
         math.log10(first["grad_norm_original_start"] / first["grad_norm_original_last"]))
     claims = pd.read_csv(f"{cfg.results_dir}/claims.csv", keep_default_na=False)
     assert tuple(claims.columns) == CLAIMS_COLUMNS
-    assert claims["claim_id"].tolist() == [c.claim_id for c in claims_module.ALL_CLAIMS
+    assert claims["claim_id"].tolist() == [c.claim_id for c in claims_module.all_claims()
                                            if c.experiment == "fig2"]
     assert set(claims["verdict"]) <= {"reproduced", "not reproduced", "inconclusive"}
     assert (claims["paper_quote"] != "").all() and (claims["rule"] != "").all()
@@ -147,14 +148,14 @@ def test_rerun_reuses_snapshots_and_discriminator_runs(fig2_smoke, monkeypatch):
                         lambda *a, **k: pytest.fail("a finished discriminator run was redone"))
     monkeypatch.setattr(fig2, "update_quality_rows",
                         lambda *a, **k: pytest.fail("a finished probe was redone"))
-    again = fig2.run_fig2(cfg)
+    again = fig2.run(cfg)
     assert again["files"] == run["files"] and again["dcgan_run"] == run["dcgan_run"]
     assert again["update_quality_files"] == run["update_quality_files"]
 
 
 def test_later_epoch_continues_the_same_dcgan_run(fig2_smoke, compose):
     cfg, run = fig2_smoke
-    longer = fig2.run_fig2(compose("experiment=fig2", "fig2.epochs=[1,3]"))
+    longer = fig2.run(compose("experiment=fig2", "fig2.epochs=[1,3]"))
     assert longer["dcgan_run"] == run["dcgan_run"]  # same run, continued
     metrics = pd.read_csv(f"{run['dcgan_run']}/metrics.csv")
     assert len(metrics) == 3 * (256 // 16)
@@ -170,7 +171,7 @@ def test_bad_epochs_are_rejected(compose, epochs, message):
 
 
 @pytest.mark.parametrize("override,message", [
-    ("fig2.grad_batches=0", "grad_batches"), ("fig2.probe_steps=-1", "probe_steps"),
+    ("fig2.grad_batches=0", "grad_batches"), ("fig2.update_steps=-1", "update_steps"),
     ("fig2.eval_samples=1", "eval_samples")])
 def test_bad_measurement_settings_are_rejected(compose, override, message):
     with pytest.raises(ConfigError, match=message):
@@ -188,8 +189,8 @@ def test_new_columns_are_finite_and_not_negative(fig2_smoke_shared):
 
 
 def test_grad_batches_do_not_change_the_discriminator(compose):
-    one, two = (fig2.run_fig2(compose("experiment=fig2", f"fig2.grad_batches={k}",
-                                      "fig2.probe_steps=0"))
+    one, two = (fig2.run(compose("experiment=fig2", f"fig2.grad_batches={k}",
+                                      "fig2.update_steps=0"))
                 for k in (1, 2))
     assert one["files"] != two["files"]  # K is part of the runs' identity: no stale reuse
     for a, b in zip(one["files"], two["files"], strict=True):
@@ -226,7 +227,7 @@ def test_new_probe_settings_reuse_the_saved_discriminators(fig2_smoke, compose, 
         assert Path(path).with_name(Path(path).stem + "_discriminator.pt").is_file()
     monkeypatch.setattr(fig2, "train_discriminator_from_scratch",
                         lambda *a, **k: pytest.fail("a saved discriminator was retrained"))
-    again = fig2.run_fig2(compose("experiment=fig2", "fig2.epochs=[1,2]", "fig2.probe_steps=3"))
+    again = fig2.run(compose("experiment=fig2", "fig2.epochs=[1,2]", "fig2.update_steps=3"))
     assert again["files"] == run["files"]  # the probe is not part of the runs' identity
     assert set(again["update_quality_files"]).isdisjoint(run["update_quality_files"])
     for path in again["update_quality_files"]:
@@ -235,8 +236,8 @@ def test_new_probe_settings_reuse_the_saved_discriminators(fig2_smoke, compose, 
 
 
 def test_update_quality_can_be_skipped(compose):
-    off = fig2.run_fig2(compose("experiment=fig2", "fig2.probe_steps=0"))
-    skipped = fig2.run_fig2(compose("experiment=fig2"), update_quality=False)
+    off = fig2.run(compose("experiment=fig2", "fig2.update_steps=0"))
+    skipped = fig2.run(compose("experiment=fig2"), update_quality=False)
     assert off["update_quality_files"] == [] and skipped["update_quality_files"] == []
     assert not list(Path(off["files"][0]).parent.glob("*update_quality*"))
 
@@ -245,7 +246,7 @@ def test_data_without_a_heldout_split_skips_the_probe_with_a_note(compose, monke
     load = fig2.load_dataset  # LSUN streams and has no held-out split: stand in for it
     monkeypatch.setattr(fig2, "load_dataset",
                         lambda *a, **k: dataclasses.replace(load(*a, **k), heldout=None))
-    run = fig2.run_fig2(compose("experiment=fig2", "fig2.epochs=[1]"))
+    run = fig2.run(compose("experiment=fig2", "fig2.epochs=[1]"))
     assert run["update_quality_files"] == [] and len(run["files"]) == 1
     assert "no update-quality probe" in capsys.readouterr().err
 
@@ -255,8 +256,8 @@ def test_variance_and_update_quality_plots_are_written(fig2_smoke_shared, tmp_pa
     norms, quality = tmp_path / "grad_norms.csv", tmp_path / "update_quality.csv"
     pd.concat([pd.read_csv(f) for f in run["files"]]).to_csv(norms, index=False)
     pd.concat([pd.read_csv(f) for f in run["update_quality_files"]]).to_csv(quality, index=False)
-    paths = plots.plot_fig2(norms, tmp_path / "out")
-    paths.append(plots.plot_fig2_update_quality(quality, tmp_path / "out"))
+    paths = fig2_plots.plot_fig2(norms, tmp_path / "out")
+    paths.append(fig2_plots.plot_fig2_update_quality(quality, tmp_path / "out"))
     names = {p.name for p in paths}
     assert {"fig3_grad_var.pdf", "fig3_update_quality.pdf"} <= names
     for path in paths:

@@ -11,11 +11,11 @@ import pytest
 import torch
 from conftest import run_main
 
-from wgan_repro import claims as claims_module
-from wgan_repro import plans
+from wgan_repro.claims import probe_adam as adam_claims
+from wgan_repro.claims import probe_noise as noise_claims
 from wgan_repro.errors import ConfigError
-from wgan_repro.experiments import probe
-from wgan_repro.experiments.fig2 import run_fig2
+from wgan_repro.experiments import arms, probe_adam, probe_noise
+from wgan_repro.experiments.fig2 import run as run_fig2
 from wgan_repro.objectives import add_instance_noise, instance_noise_std
 from wgan_repro.results import PROBE_ADAM_COLUMNS, PROBE_ADAM_QUALITY_COLUMNS, PROBE_NOISE_COLUMNS
 from wgan_repro.train import train
@@ -32,7 +32,7 @@ def _recorded_adam_cosines(grads, lr=0.1, betas=(0.5, 0.999), eps=1e-8):
     """Run torch's Adam on hand-set gradients through the recorder, as train() calls it."""
     model = _Linear([0.2, -0.1, 0.05])
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, betas=betas, eps=eps)
-    recorder = probe.StepCosineRecorder()
+    recorder = probe_adam.StepCosineRecorder()
     for g in grads:
         model.w.grad = torch.tensor(g, dtype=torch.float64)
         recorder.before(model)
@@ -88,7 +88,7 @@ def test_adam_momentum_can_point_against_the_gradient():
 def test_rmsprop_step_never_points_against_the_gradient():
     model = _Linear([0.0, 0.0, 0.0])
     optimizer = torch.optim.RMSprop(model.parameters(), lr=0.5)
-    recorder = probe.StepCosineRecorder()
+    recorder = probe_adam.StepCosineRecorder()
     rng = torch.Generator().manual_seed(0)
     for _ in range(50):
         model.w.grad = torch.randn(3, generator=rng, dtype=torch.float64)
@@ -111,7 +111,7 @@ def test_a_spike_is_marked_as_a_blow_up_with_its_neighbourhood():
     rng = np.random.default_rng(0)
     values = 0.05 + 0.001 * rng.standard_normal(200)
     values[120] = 0.5  # ~450 robust deviations
-    marked = probe.mark_blow_ups(_estimates(values), window=50, threshold=10.0, radius=3)
+    marked = probe_adam.mark_blow_ups(_estimates(values), window=50, threshold=10.0, radius=3)
     assert marked.loc[marked["blow_up"], "critic_step"].tolist() == [121]
     assert marked.loc[marked["near_blow_up"], "critic_step"].tolist() == list(range(118, 125))
     assert marked["estimate_jump"].iloc[:50].isna().all()  # no history yet: never a blow-up
@@ -171,25 +171,28 @@ def test_negative_noise_is_a_config_error(monkeypatch, capsys, tmp_path):
 def test_probe_needs_both_arms(compose):
     cfg = compose("experiment=probe_adam", "~probe.arms.rmsprop")
     with pytest.raises(ConfigError, match="probe.arms must define exactly adam, rmsprop"):
-        probe.validate_probe(cfg, probe.ADAM_ARMS)
+        arms.validate_arms(cfg, probe_adam.ADAM_ARMS)
     more = compose("experiment=probe_adam", '+probe.arms.sgd=["optim=rmsprop"]')
     with pytest.raises(ConfigError, match="exactly adam, rmsprop, got adam, rmsprop, sgd"):
-        probe.PROBES["adam"].arms(more)
+        arms.validate_arms(more, probe_adam.ADAM_ARMS)
 
 
 def test_probe_noise_needs_the_control_and_a_noise_arm(compose):
-    arms = probe.PROBES["noise"].arms
-    assert arms(compose("experiment=probe_noise")) == ("without_noise", "sigma_0p5", "sigma_1p0")
+    def check(*overrides):
+        arms.validate_arms(compose("experiment=probe_noise", *overrides),
+                           (probe_noise.CONTROL_ARM,), extra_arms=True)
+
+    check()
     rule = "probe.arms must define without_noise and at least one other arm"
     with pytest.raises(ConfigError, match=f"{rule}, got sigma_0p5, sigma_1p0"):
-        arms(compose("experiment=probe_noise", "~probe.arms.without_noise"))
+        check("~probe.arms.without_noise")
     with pytest.raises(ConfigError, match=f"{rule}, got without_noise$"):
-        arms(compose("experiment=probe_noise", "~probe.arms.sigma_0p5", "~probe.arms.sigma_1p0"))
+        check("~probe.arms.sigma_0p5", "~probe.arms.sigma_1p0")
 
 
 def _plan_noise(tmp_path, *overrides):
-    return plans.planner_probe("noise")(["scale=smoke", f"results_dir={tmp_path}",
-                                         "progress=none", *overrides])
+    return probe_noise.plan(["scale=smoke", f"results_dir={tmp_path}", "progress=none",
+                             *overrides])
 
 
 def test_probe_noise_plans_one_job_per_arm_and_seed(tmp_path):
@@ -208,7 +211,7 @@ def test_an_annealed_noise_arm_is_rejected_naming_it(monkeypatch, capsys, tmp_pa
     code, _, err = run_main(monkeypatch, capsys, "probe", "noise", "--scale", "smoke",
                             "--results", str(tmp_path), annealed)
     assert code == 2 and "probe.arms.sigma_annealed" in err
-    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "probe").exists()
+    assert len(err.strip().splitlines()) == 1 and not any(tmp_path.iterdir())
     # a std "annealed" to itself, or one not annealed (anneal_iters 0), is one fixed level
     _plan_noise(tmp_path, "objective.instance_noise_anneal_iters=20")
     _plan_noise(tmp_path, '+probe.arms.sigma_0p3=["objective.instance_noise_std=0.3"]')
@@ -229,7 +232,7 @@ def test_probe_adam_smoke_writes_files_and_claims(monkeypatch, capsys, tmp_path)
     code, out, err = run_main(monkeypatch, capsys, "probe", "adam", "--scale", "smoke",
                               "--results", str(tmp_path), "progress=none")
     assert code == 0, err
-    out_dir = tmp_path / "probe"
+    out_dir = tmp_path / "probe_adam"
     frame = pd.read_csv(out_dir / "adam_cosine.csv")
     assert tuple(frame.columns) == PROBE_ADAM_COLUMNS
     assert set(frame["arm"]) == {"adam", "rmsprop"}
@@ -243,8 +246,7 @@ def test_probe_adam_smoke_writes_files_and_claims(monkeypatch, capsys, tmp_path)
     assert (out_dir / "adam_cosine.pdf").stat().st_size > 1000
     claims = pd.read_csv(tmp_path / "claims.csv", keep_default_na=False)
     mine = claims[claims["experiment"] == "probe_adam"]
-    assert mine["claim_id"].tolist() == [c.claim_id for c in (
-        claims_module.P2_ADAM_NEGATIVE, claims_module.P2_ADAM_ONLY, claims_module.P2_ADAM_UNSTABLE)]
+    assert mine["claim_id"].tolist() == [c.claim_id for c in adam_claims.CLAIMS]
     assert (mine["paper_quote"] != "").all() and (mine["rule"] != "").all()
     # sample quality every train.eval_every = 5 generator iterations of each arm's run
     quality = pd.read_csv(out_dir / "adam_quality.csv")
@@ -260,15 +262,15 @@ def _rmsprop_job(compose):
 
 
 def test_a_probe_adam_run_without_quality_is_redone(compose):
-    first = probe.run_probe_adam(_rmsprop_job(compose))
+    first = probe_adam.run(_rmsprop_job(compose))
     run_dir = Path(first["run_dir"])
     steps = Path(first["csv"]).read_bytes()
     assert pd.read_csv(first["quality_csv"])["gen_iter"].tolist() == [5, 10]
     (run_dir / "marker").touch()
-    probe.run_probe_adam(_rmsprop_job(compose))
+    probe_adam.run(_rmsprop_job(compose))
     assert (run_dir / "marker").exists()  # finished, with its quality: reused as is
     Path(first["quality_csv"]).unlink()  # as a run made before the probe recorded quality
-    again = probe.run_probe_adam(_rmsprop_job(compose))
+    again = probe_adam.run(_rmsprop_job(compose))
     assert not (run_dir / "marker").exists()  # redone from scratch
     assert pd.read_csv(again["quality_csv"])["gen_iter"].tolist() == [5, 10]
     assert Path(again["csv"]).read_bytes() == steps  # evaluating does not change training
@@ -278,7 +280,7 @@ def test_probe_noise_smoke_writes_files_and_claims(monkeypatch, capsys, tmp_path
     code, out, err = run_main(monkeypatch, capsys, "probe", "noise", "--scale", "smoke",
                               "--results", str(tmp_path), "progress=none")
     assert code == 0, err
-    frame = pd.read_csv(tmp_path / "probe" / "instance_noise.csv")
+    frame = pd.read_csv(tmp_path / "probe_noise" / "instance_noise.csv")
     assert tuple(frame.columns) == PROBE_NOISE_COLUMNS
     assert set(frame["epoch"]) == {1, 2}
     # the control and two fixed stds, each constant through the discriminator's run
@@ -286,10 +288,10 @@ def test_probe_noise_smoke_writes_files_and_claims(monkeypatch, capsys, tmp_path
     assert stds.to_dict("index") == {"without_noise": {"min": 0.0, "max": 0.0},
                                      "sigma_0p5": {"min": 0.5, "max": 0.5},
                                      "sigma_1p0": {"min": 1.0, "max": 1.0}}
-    assert (tmp_path / "probe" / "instance_noise.pdf").stat().st_size > 1000
+    assert (tmp_path / "probe_noise" / "instance_noise.pdf").stat().st_size > 1000
     claims = pd.read_csv(tmp_path / "claims.csv", keep_default_na=False)
     (row,) = claims[claims["experiment"] == "probe_noise"].to_dict("records")
-    assert row["claim_id"] == claims_module.P1_NOISE.claim_id
+    assert row["claim_id"] == noise_claims.P1_NOISE.claim_id
     assert "sigma 0.5" in row["measured_value"] and "sigma 1" in row["measured_value"]
 
 
@@ -297,11 +299,11 @@ def test_probe_show_config_runs_nothing(monkeypatch, capsys, tmp_path):
     code, out, _ = run_main(monkeypatch, capsys, "probe", "adam", "--show-config", "--results",
                             str(tmp_path))
     assert code == 0 and "blow_up_threshold: 10.0" in out and "lr: 0.001" in out
-    assert not (tmp_path / "probe").exists()
+    assert not any(tmp_path.iterdir())
 
 
 def test_probe_noise_bad_epochs_is_one_line(monkeypatch, capsys, tmp_path):
     code, _, err = run_main(monkeypatch, capsys, "probe", "noise", "--epochs", "20,1",
                             "--results", str(tmp_path))
     assert code == 2 and "strictly increasing" in err and len(err.strip().splitlines()) == 1
-    assert not (tmp_path / "probe").exists()
+    assert not any(tmp_path.iterdir())

@@ -17,14 +17,14 @@ import pytest
 from conftest import run_main  # the real entry point, in-process
 
 from wgan_repro import train as train_module
-from wgan_repro.claims import ALL_CLAIMS
+from wgan_repro.claims import all_claims
 from wgan_repro.errors import ResultsError
 from wgan_repro.experiments import fig2
 from wgan_repro.objectives import build_objective
 from wgan_repro.results import locked, write_text, write_with
 from wgan_repro.train import run_dir_for, train
 
-FIG2_CLAIMS = [c for c in ALL_CLAIMS if c.experiment == "fig2"]
+FIG2_CLAIMS = [c for c in all_claims() if c.experiment == "fig2"]
 
 
 # ---- atomic writes -------------------------------------------------------------------------------
@@ -156,7 +156,7 @@ def test_a_diverged_gan_run_is_recorded_and_ablate_goes_on(monkeypatch, capsys, 
                               "--seed", "0", "--results", str(results), "progress=none")
     assert code == 0, err
     frame = pd.read_csv(results / "ablate" / "metrics.csv")
-    gan, wgan = frame[frame["objective"] == "gan"], frame[frame["objective"] == "wgan"]
+    gan, wgan = frame[frame["arm"] == "gan"], frame[frame["arm"] == "wgan"]
     assert gan["diverged"].tolist() == [True] and gan["gen_iters"].tolist() == [5]
     assert not wgan["diverged"].any() and wgan["emd"].notna().all()  # the other arm ran on
     summary = json.loads((results / "ablate" / "summary.json").read_text())
@@ -215,5 +215,5 @@ def test_when_the_dcgan_diverges_probe_noise_is_inconclusive(monkeypatch, capsys
     claims = pd.read_csv(results / "claims.csv")
     assert claims["verdict"].tolist() == ["inconclusive"]
     assert "seed 0 at generator iteration 2" in claims["source"][0]
-    summary = json.loads((results / "probe" / "noise_summary.json").read_text())
+    summary = json.loads((results / "probe_noise" / "summary.json").read_text())
     assert summary["diverged_dcgan"] == {"0": 2}

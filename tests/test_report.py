@@ -33,9 +33,9 @@ CLAIMS = [
      "the cosine between the Adam step and the gradient usually turned negative (P2 §4.2), a "
      "longer sentence that the PDF has to wrap over several lines of its narrow column",
      "negative in > 50% of steps near a blow-up", "0.5", "0.11% of 4375", "inconclusive",
-     "too few blow-ups (2) to tell", "probe/adam_cosine.csv"),
+     "too few blow-ups (2) to tell", "probe_adam/adam_cosine.csv"),
     ("probe_adam", "p2_4_2_blowups", "Adam blows up more often than RMSProp", "Adam blows up",
-     "more blow-ups with Adam", "yes", "32 vs 32", "reproduced", "", "probe/adam_cosine.csv"),
+     "more blow-ups with Adam", "yes", "32 vs 32", "reproduced", "", "probe_adam/adam_cosine.csv"),
 ]
 OLD_CLAIMS_COLUMNS = ("experiment", "claim", "paper_value", "measured_value", "verdict", "source")
 CONFIG_LINES = [f"key_{i:03d}: value {i}" for i in range(160)]  # long: 2 pages of columns
@@ -45,9 +45,9 @@ def _figure_pdf(path: Path, labels: list[str]) -> None:
     """A small matplotlib PDF with one page per label; each page's text names it."""
     from matplotlib.backends.backend_pdf import PdfPages
 
-    from wgan_repro.plots import _pyplot
+    from wgan_repro.plots.style import pyplot
 
-    plt = _pyplot()
+    plt = pyplot()
     path.parent.mkdir(parents=True, exist_ok=True)
     with plt.rc_context({"pdf.fonttype": 42}), PdfPages(path) as pdf:
         for label in labels:
@@ -75,8 +75,8 @@ def template(tmp_path_factory) -> Path:
     _figure_pdf(root / "fig2" / "fig3_b.pdf", ["FIGURE fig3_b page 1"])
     _figure_pdf(root / "fig2" / "runs" / "x" / "not_a_figure.pdf", ["FIGURE run subfolder"])
     (root / "fig2" / "config.yaml").write_text("\n".join(CONFIG_LINES) + "\n")
-    _figure_pdf(root / "probe" / "adam_cosine.pdf", ["FIGURE adam_cosine page 1"])
-    (root / "probe" / "config_adam.yaml").write_text("probe:\n  arms: [adam, rmsprop]\n")
+    _figure_pdf(root / "probe_adam" / "adam_cosine.pdf", ["FIGURE adam_cosine page 1"])
+    (root / "probe_adam" / "config.yaml").write_text("probe:\n  arms: [adam, rmsprop]\n")
     return root
 
 
@@ -238,7 +238,7 @@ def test_verdict_counts_and_sections(built):
     assert ("Command: `wgan-repro probe adam` (usual command; not recorded)  \n"
             "Time: not recorded\n") in probe
     assert "```yaml\nprobe:\n  arms: [adam, rmsprop]\n```" in probe
-    assert "[PDF](probe/adam_cosine.pdf)" in probe
+    assert "[PDF](probe_adam/adam_cosine.pdf)" in probe
 
 
 def test_every_figure_page_rendered_to_png(built):
@@ -310,13 +310,13 @@ def test_rebuild_removes_stale_pngs_and_repeats_the_report(built, rebuilt):
 
 def test_missing_timings_config_and_unreadable_pdf_are_reported(rebuilt):
     (rebuilt / "timings.csv").unlink()
-    (rebuilt / "probe" / "config_adam.yaml").unlink()
+    (rebuilt / "probe_adam" / "config.yaml").unlink()
     (rebuilt / "fig2" / "fig3_b.pdf").unlink()
     (rebuilt / "fig2" / "zz_broken.pdf").write_bytes(b"not a pdf")
     result = build_report(rebuilt)
     markdown = result["markdown"].read_text()
     assert "Time not recorded: there is no timings.csv" in markdown
-    assert "Config not recorded (probe/config_adam.yaml is missing)." in markdown
+    assert "Config not recorded (probe_adam/config.yaml is missing)." in markdown
     assert "**zz_broken.pdf** ([PDF](fig2/zz_broken.pdf)): could not be read" in markdown
     assert "fig3_b" not in markdown
     assert not (rebuilt / "report_figures" / "fig2__fig3_b_p1.png").exists()

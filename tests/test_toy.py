@@ -5,8 +5,9 @@ import math
 import pandas as pd
 import pytest
 import torch
+from conftest import conclude, plan_for
 
-from wgan_repro import hydra_runner, plans
+from wgan_repro import hydra_runner
 from wgan_repro.experiments import toy
 from wgan_repro.metrics import exact_emd
 from wgan_repro.objectives import LOG_2
@@ -44,7 +45,7 @@ def test_lipschitz_of_a_known_linear_critic():
 
 def test_toy_smoke_writes_the_promised_files(tmp_path):
     cfg = hydra_runner.compose(["experiment=toy", "scale=smoke", f"results_dir={tmp_path}"])
-    summary = plans.conclude("toy", tmp_path, toy.aggregate(tmp_path, [toy.run_toy(cfg)], cfg))
+    summary = conclude("toy", plan_for("toy", cfg), [toy.run(cfg)])
     out = tmp_path / "toy"
     lines = pd.read_csv(out / "parallel_lines.csv")
     assert tuple(lines.columns) == PARALLEL_LINES_COLUMNS

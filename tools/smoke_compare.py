@@ -29,6 +29,42 @@ TIMING_COLUMNS = {"seconds", "minutes", "wall_seconds", "elapsed_s", "it_per_s",
                   "finished", "timestamp", "duration_s"}
 
 
+# Renames a refactor made on purpose, applied to the BEFORE folder so that a pure rename
+# compares equal and every number is still compared exactly. Each is a no-op on a folder that
+# already has the new names. Issue #22: one folder per probe, ablate's arm column, the
+# update-quality key.
+RENAMED_PATHS = (  # (old prefix, new prefix), first match wins
+    ("probe/adam/", "probe_adam/"), ("probe/adam_", "probe_adam/adam_"),
+    ("probe/instance_noise", "probe_noise/instance_noise"),
+)
+RENAMED_COLUMNS = {"ablate/metrics.csv": {"objective": "arm"}}
+RENAMED_TEXT = (("fig2.probe_steps", "fig2.update_steps"), ("probe/adam_", "probe_adam/adam_"),
+                ("probe/instance_noise", "probe_noise/instance_noise"),
+                ("probe/config_adam.yaml", "probe_adam/config.yaml"))
+
+
+def new_name(before: Path, name: str) -> str:
+    """Where a file of the BEFORE folder lives under today's names. fig2's discriminator runs
+    with instance noise moved to probe_noise/runs/."""
+    for old, new in RENAMED_PATHS:
+        if name.startswith(old):
+            return new + name[len(old):]
+    if name.startswith("fig2/runs/") and Path(name).name.startswith("epoch_"):
+        frame = pd.read_csv(before / name)
+        if "instance_noise_std" in frame and (frame["instance_noise_std"] > 0).any():
+            return "probe_noise/" + name[len("fig2/"):]
+    return name
+
+
+def renamed(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    frame = frame.rename(columns=RENAMED_COLUMNS.get(name, {}))
+    for column in frame.columns:
+        if pd.api.types.is_string_dtype(frame[column]):
+            for old, new in RENAMED_TEXT:
+                frame[column] = frame[column].str.replace(old, new, regex=False)
+    return frame
+
+
 def run_smoke_all(code: Path, results: Path) -> None:
     """`wgan-repro all --scale smoke` with the package and configs found under ``code``."""
     env = {**os.environ, "PYTHONPATH": str(code)}
@@ -44,13 +80,15 @@ def csv_files(folder: Path) -> set[str]:
 
 
 def compare(before: Path, after: Path) -> list[str]:
-    """Every difference between the CSVs of two results folders, one line each."""
+    """Every difference between the CSVs of two results folders, one line each (the BEFORE
+    folder's files read under today's names: RENAMED_*)."""
     problems = []
-    old, new = csv_files(before), csv_files(after)
-    problems += [f"only before: {name}" for name in sorted(old - new)]
-    problems += [f"only after: {name}" for name in sorted(new - old)]
-    for name in sorted(old & new):
-        a, b = pd.read_csv(before / name), pd.read_csv(after / name)
+    old = {new_name(before, name): name for name in csv_files(before)}
+    new = csv_files(after)
+    problems += [f"only before: {old[name]}" for name in sorted(set(old) - new)]
+    problems += [f"only after: {name}" for name in sorted(new - set(old))]
+    for name in sorted(set(old) & new):
+        a, b = renamed(pd.read_csv(before / old[name]), name), pd.read_csv(after / name)
         a = a.drop(columns=[c for c in a.columns if c in TIMING_COLUMNS])
         b = b.drop(columns=[c for c in b.columns if c in TIMING_COLUMNS])
         try:

@@ -18,8 +18,8 @@ from typing import Annotated
 
 import typer
 
+from wgan_repro import registry
 from wgan_repro.errors import EXIT_CODES, WganReproError
-from wgan_repro.results import EXPERIMENT_DIRS
 
 app = typer.Typer(
     name="wgan-repro",
@@ -133,30 +133,31 @@ LauncherOpt = Annotated[Launcher, typer.Option(
     "submitit), submitit_slurm (a SLURM cluster; set hydra.launcher.partition=... etc.).")]
 
 
-def _execute(planner, user: list[str], launcher: Launcher, show_config: bool) -> list:
+def _execute(experiment: registry.Experiment, user: list[str], launcher: Launcher,
+             show_config: bool, **options) -> list:
     """Hand the overrides to wgan_repro.plans (sweeps, launch, aggregation), print claims."""
     from wgan_repro import plans
 
-    outcomes = plans.execute(planner, user, launcher.value, show_config, echo=typer.echo)
-    for outcome in outcomes:
-        if outcome.summary is None:
+    results = plans.execute(experiment, user, launcher.value, show_config, echo=typer.echo,
+                            **options)
+    for result in results:
+        if result.summary is None:
             continue
-        if outcome.label:
-            typer.echo(f"sweep point {outcome.label}:")
-        _print_outcome(outcome)
-    return outcomes
+        if result.label:
+            typer.echo(f"sweep point {result.label}:")
+        _print_result(experiment, result)
+    return results
 
 
-def _print_outcome(outcome) -> None:
-    plan, summary = outcome.plan, outcome.summary
-    if plan.experiment == "train":
+def _print_result(experiment: registry.Experiment, result) -> None:
+    plan, summary = result.plan, result.summary
+    if experiment.judge is None:  # train: its runs, no claims
         for run in summary["runs"]:
             _print_summary(run)
         return
-    if plan.experiment == "ablate":
+    if experiment.name == "ablate":
         _print_parameters(summary)
-    out_dir = Path(plan.cfg.results_dir) / EXPERIMENT_DIRS[plan.experiment]
-    _print_claims(summary["claims"], out_dir)
+    _print_claims(summary["claims"], plan.results_dir / experiment.folder)
 
 
 def _print_parameters(summary: dict) -> None:
@@ -220,8 +221,12 @@ def common_overrides(overrides: list[str] | None, shared: Shared,
     return [*build_overrides(overrides, shared.results, shared.scale, None), *seeds]
 
 
-def _run(planner, user: list[str], shared: Shared) -> list:
-    return _execute(planner, user, shared.launcher, shared.show_config)
+def _run(name: str, user: list[str], shared: Shared, **options) -> list:
+    """Run the registry's experiment ``name`` (or ``train``) with the shared options."""
+    from wgan_repro import plans
+
+    experiment = plans.TRAIN if name == "train" else registry.get(name)
+    return _execute(experiment, user, shared.launcher, shared.show_config, **options)
 
 
 @verb(app)
@@ -232,7 +237,7 @@ def train(shared: Shared, overrides: OverridesArg = None) -> None:
     user = build_overrides(overrides, shared.results, shared.scale, None)
     if shared.seeds is not None and plans.has_key(user, "seed"):
         raise typer.BadParameter("give seed once: as --seed/--seeds or as seed=..., not both")
-    _run(plans.planner_train(shared.seeds), user, shared)
+    _run("train", user, shared, seeds=shared.seeds)
 
 
 def parse_int_list(text: str | None, option: str) -> list[int] | None:
@@ -283,22 +288,18 @@ def fig2(
     """P1 Fig. 1-3: train a fresh discriminator against frozen DCGAN generators and watch the
     original cost's gradient vanish while the -log D cost's does not (cpu tier, 2 seeds:
     about 8 minutes on 2 cores)."""
-    from wgan_repro import plans
-
     user = [*common_overrides(overrides, shared, "fig2.seeds"),
             *_list_override("fig2.epochs", parse_int_list(epochs, "--epochs"))]
     if d_iters is not None:
         user.append(f"fig2.d_iters={d_iters}")
-    _run(plans.plan_fig2, user, shared)
+    _run("fig2", user, shared)
 
 
 @verb(app)
 def curve(shared: Shared, overrides: OverridesArg = None) -> None:
     """P2 Fig. 3-4: the WGAN critic's estimate vs sample quality (exact EMD, classifier
     FCD), next to the standard GAN's JS estimate (cpu tier: about 17 minutes on 2 cores)."""
-    from wgan_repro import plans
-
-    _run(plans.plan_curve, common_overrides(overrides, shared, "curve.seeds"), shared)
+    _run("curve", common_overrides(overrides, shared, "curve.seeds"), shared)
 
 
 @verb(app)
@@ -318,15 +319,13 @@ def ablate(
     generators; mode collapse measured by a digits classifier. Choose variants with --dcgan,
     --no-bn, --mlp (combinable) or --all. Cpu tier, 3 seeds, 2 cores: --dcgan ~19, --no-bn ~17,
     --mlp ~24 minutes."""
-    from wgan_repro import plans
-
     chosen = [name for name, flag in (("dcgan", dcgan), ("no_bn", no_bn), ("mlp", mlp)) if flag]
     if all_variants and chosen:
         raise typer.BadParameter("give --all or a choice of --dcgan/--no-bn/--mlp, not both")
     if not all_variants and not chosen:
         raise typer.BadParameter("choose variants: --dcgan, --no-bn, --mlp (combinable) or --all")
-    _run(plans.planner_ablate(None if all_variants else chosen),
-         common_overrides(overrides, shared, "ablate.seeds"), shared)
+    _run("ablate", common_overrides(overrides, shared, "ablate.seeds"), shared,
+         variants=None if all_variants else chosen)
 
 
 @verb(app)
@@ -334,13 +333,11 @@ def toy(shared: Shared, overrides: OverridesArg = None) -> None:
     """P2 Fig. 1-2: parallel lines (W, JS, KL, TV against theta, closed forms and trained
     estimates) and two 1-D Gaussians (saturated discriminator, near-linear critic); one run
     (cpu tier: under a minute on 2 cores)."""
-    from wgan_repro import plans
-
     if shared.seeds is not None and len(shared.seeds) > 1:
         raise typer.BadParameter("toy is one run (closed forms against one trained critic): "
                                  "give one seed, e.g. --seed 3")
     seed = shared.seeds[0] if shared.seeds else None
-    _run(plans.plan_toy, build_overrides(overrides, shared.results, shared.scale, seed), shared)
+    _run("toy", build_overrides(overrides, shared.results, shared.scale, seed), shared)
 
 
 probe_app = typer.Typer(
@@ -355,9 +352,7 @@ def probe_adam(shared: Shared, overrides: OverridesArg = None) -> None:
     """P2 section 4.2: Algorithm 1 with Adam (beta1 = 0.5) and with RMSProp at the same high
     learning rate; the cosine between each critic step and the negative gradient, and where
     the critic's loss blows up (cpu tier: about 2 minutes on 2 cores)."""
-    from wgan_repro import plans
-
-    _run(plans.planner_probe("adam"), common_overrides(overrides, shared, "probe.seeds"), shared)
+    _run("probe_adam", common_overrides(overrides, shared, "probe.seeds"), shared)
 
 
 @verb(probe_app, "noise")
@@ -371,11 +366,9 @@ def probe_noise(
     """P1 section 3: the fig2 protocol without instance noise on the discriminator's inputs
     and with it at each fixed std of probe.arms (0.5 and 1.0); does the original cost's
     gradient still vanish? (cpu tier: about 14 minutes on 2 cores after fig2)"""
-    from wgan_repro import plans
-
     user = [*common_overrides(overrides, shared, "probe.seeds"),
             *_list_override("fig2.epochs", parse_int_list(epochs, "--epochs"))]
-    _run(plans.planner_probe("noise"), user, shared)
+    _run("probe_noise", user, shared)
 
 
 @verb(app, "all")
@@ -383,24 +376,32 @@ def all_experiments(shared: Shared, overrides: OverridesArg = None) -> None:
     """Every experiment in turn: fig2, curve, ablate --all, toy, probe adam, probe noise
     (cpu tier: about 1 h 45 min on 2 cores). --seeds applies to every experiment (toy, one
     run, takes the first). Then run `wgan-repro report`."""
-    from wgan_repro import plans
-
     common = build_overrides(overrides, shared.results, shared.scale, None)
-    steps = [("fig2", plans.plan_fig2, "fig2.seeds"), ("curve", plans.plan_curve, "curve.seeds"),
-             ("ablate", plans.planner_ablate(None), "ablate.seeds"),
-             ("toy", plans.plan_toy, None),
-             ("probe adam", plans.planner_probe("adam"), "probe.seeds"),
-             ("probe noise", plans.planner_probe("noise"), "probe.seeds")]
-    for name, planner, seeds_key in steps:
+    for experiment in registry.EXPERIMENTS.values():
         user = list(common)
         if shared.seeds is not None:
-            user += (_list_override(seeds_key, shared.seeds) if seeds_key
+            user += (_list_override(experiment.seeds_key, shared.seeds) if experiment.seeds_key
                      else [f"seed={shared.seeds[0]}"])
-        typer.echo(f"== {name} ==")
-        _run(planner, user, shared)
+        typer.echo(f"== {experiment.verb} ==")
+        _execute(experiment, user, shared.launcher, shared.show_config)
     if not shared.show_config:
         typer.echo("all experiments done; build the report with: wgan-repro report"
                    + (f" --results {shared.results}" if shared.results else ""))
+
+
+def add_registry_verbs(rows) -> None:
+    """A verb for every registry row that has none above (one with no options of its own):
+    the shared options and overrides, seeds as the row's seeds_key."""
+    taken = {c.name or c.callback.__name__ for c in app.registered_commands} | {"probe"}
+    for row in rows:
+        if row.verb.split()[0] in taken:
+            continue
+
+        def command(shared: Shared, overrides: OverridesArg = None, row=row) -> None:
+            _run(row.name, common_overrides(overrides, shared, row.seeds_key), shared)
+
+        command.__doc__ = row.title
+        verb(app, row.verb)(command)
 
 
 @app.command()
@@ -512,6 +513,8 @@ def _interrupted() -> None:
           file=sys.stderr)
     sys.exit(130)
 
+
+add_registry_verbs(registry.EXPERIMENTS.values())
 
 if __name__ == "__main__":
     main()

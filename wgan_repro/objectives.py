@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from wgan_repro.stats import is_warmup_iteration
+
 LOG_2 = math.log(2.0)
 
 
@@ -121,12 +123,9 @@ class Objective:
         ``warmup_gen_iters`` generator iterations and at every ``warmup_every``-th one, so the
         critic is near optimal when the generator's gradient is taken from it.
         """
-        if not self.warmup:
-            return self.n_critic
-        warm = gen_iter < self.warmup_gen_iters or (
-            self.warmup_every > 0 and gen_iter % self.warmup_every == 0
-        )
-        return self.warmup_critic_iters if warm and self.warmup_critic_iters > 0 else self.n_critic
+        warm = is_warmup_iteration(gen_iter, self.warmup, self.warmup_critic_iters,
+                                   self.warmup_gen_iters, self.warmup_every)
+        return self.warmup_critic_iters if warm else self.n_critic
 
 
 GENERATOR_LOSSES = {

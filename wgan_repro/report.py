@@ -21,34 +21,17 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+from wgan_repro import registry
 from wgan_repro import report_blocks as doc
 from wgan_repro.errors import ResultsError
 from wgan_repro.results import (
     CLAIMS_COLUMNS,
-    EXPERIMENT_DIRS,
     TIMINGS_COLUMNS,
     VERDICTS,
     write_text,
     write_with,
 )
 
-# Report order: the papers' figures first, then the probes.
-EXPERIMENTS = ("fig2", "curve", "ablate", "toy", "probe_adam", "probe_noise")
-VERBS = {"fig2": "fig2", "curve": "curve", "ablate": "ablate --all", "toy": "toy",
-         "probe_adam": "probe adam", "probe_noise": "probe noise"}
-TITLES = {
-    "fig2": "P1 Figures 1–3: a discriminator trained against frozen DCGAN generators; "
-            "the original cost's gradient vanishes, the −log D cost's does not",
-    "curve": "P2 Figures 3–4: the WGAN critic's estimate against independent measures of "
-             "sample quality",
-    "ablate": "P2 Figures 5–7: WGAN against the standard GAN with DCGAN, no-batch-norm and MLP "
-              "generators; mode collapse",
-    "toy": "P2 Figures 1–2: parallel lines and two 1-D Gaussians",
-    "probe_adam": "P2 §4.2: Adam against RMSProp on the WGAN critic (step cosine, blow-ups)",
-    "probe_noise": "P1 §3: the fig2 protocol without and with instance noise (fixed σ per arm)",
-}
-# Both probes share results/probe/, so each has its own config file there.
-CONFIG_FILES = {"probe_adam": "config_adam.yaml", "probe_noise": "config_noise.yaml"}
 FIGURES_DIR = "report_figures"
 PNG_MAX_WIDTH = 1400  # px: axis labels stay readable on GitHub, files stay small
 PNG_MAX_SCALE = 3.0  # px per PDF point, for small figures
@@ -57,7 +40,7 @@ MACHINE_PACKAGES = ("torch", "torchvision", "hydra-core", "numpy", "pandas", "ma
 
 
 @dataclass
-class Experiment:
+class ExperimentFiles:
     name: str
     claims: list[dict]
     timing: dict | None
@@ -132,25 +115,20 @@ def read_timings(results_dir: Path) -> dict[str, dict] | None:
             for row in frame.to_dict("records")}
 
 
-def _owner_of_probe_pdf(pdf: Path) -> str:
-    return "probe_adam" if pdf.name.startswith("adam") else "probe_noise"
-
-
 def figure_pdfs(results_dir: Path, name: str) -> list[Path]:
     """The experiment's figure PDFs, relative to the results folder, sorted by name; only
     those directly inside its folder (run subfolders hold per-run material, not figures)."""
-    folder = EXPERIMENT_DIRS[name]
+    folder = registry.get(name).folder
     pdfs = sorted(p for p in (results_dir / folder).glob("*.pdf") if p.is_file())
-    if folder == "probe":
-        pdfs = [p for p in pdfs if _owner_of_probe_pdf(p) == name]
     return [p.relative_to(results_dir) for p in pdfs]
 
 
 def read_experiment(results_dir: Path, name: str, claims: list[dict],
-                    timings: dict[str, dict] | None) -> Experiment:
-    config = Path(EXPERIMENT_DIRS[name]) / CONFIG_FILES.get(name, "config.yaml")
+                    timings: dict[str, dict] | None) -> ExperimentFiles:
+    row = registry.get(name)
+    config = Path(row.folder) / row.config_file
     config_file = results_dir / config
-    return Experiment(
+    return ExperimentFiles(
         name=name,
         claims=[c for c in claims if c["experiment"] == name],
         timing=(timings or {}).get(name),
@@ -207,7 +185,7 @@ def remove_stale_pngs(results_dir: Path, keep: set[Path]) -> None:
             png.unlink()
 
 
-def render_figures(results_dir: Path, experiments: list[Experiment]) -> list[Path]:
+def render_figures(results_dir: Path, experiments: list[ExperimentFiles]) -> list[Path]:
     for experiment in experiments:
         experiment.figures = [render_figure(results_dir, f) for f in experiment.figures]
     pngs = [png for e in experiments for f in e.figures for png in f.pngs]
@@ -255,13 +233,14 @@ def finished(timing: dict | None) -> str:
     return when.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def command(experiment: Experiment) -> tuple[str, str]:
+def command(experiment: ExperimentFiles) -> tuple[str, str]:
     """The command that made the results and a note; without a record, the verb's usual
     command, saying so."""
     recorded = (experiment.timing or {}).get("command", "")
     if recorded:
         return recorded, ""
-    return f"wgan-repro {VERBS[experiment.name]}", " (usual command; not recorded)"
+    return (f"wgan-repro {registry.get(experiment.name).verb}",
+            " (usual command; not recorded)")
 
 
 def verdict_counts(claims: list[dict]) -> str:
@@ -288,7 +267,7 @@ def machine_versions() -> list[tuple[str, str]]:
     return rows
 
 
-def recorded_environments(experiments: list[Experiment]) -> list[tuple[str, str, str, str]]:
+def recorded_environments(experiments: list[ExperimentFiles]) -> list[tuple[str, str, str, str]]:
     return [(e.name, e.timing.get("python_version") or "?", e.timing.get("torch_version") or "?",
              e.timing.get("device") or "?") for e in experiments if e.timing]
 
@@ -297,7 +276,7 @@ TIME_HEADER = ("experiment", "command", "tier", "launcher", "seeds", "jobs", "wa
                "finished")
 
 
-def time_rows(experiments: list[Experiment]) -> list[tuple[str, ...]]:
+def time_rows(experiments: list[ExperimentFiles]) -> list[tuple[str, ...]]:
     rows = []
     for e in experiments:
         if not e.present:
@@ -309,7 +288,7 @@ def time_rows(experiments: list[Experiment]) -> list[tuple[str, ...]]:
     return rows
 
 
-def total_time(experiments: list[Experiment]) -> str:
+def total_time(experiments: list[ExperimentFiles]) -> str:
     seconds = [_seconds(e.timing) for e in experiments if e.present]
     known = [s for s in seconds if s is not None]
     if not known:
@@ -335,7 +314,7 @@ def _slug(text: str) -> str:
     return re.sub(r"[^\w\- ]", "", text.lower()).replace(" ", "-")
 
 
-def claim_anchors(experiments: list[Experiment]) -> dict[int, str]:
+def claim_anchors(experiments: list[ExperimentFiles]) -> dict[int, str]:
     """id(claim row) -> the anchor of its block, in the order the blocks appear; a repeated
     heading gets GitHub's -1, -2 suffix. The "Claim " prefix keeps these apart from every
     other heading of the report. A claim of no known experiment has no block, so no anchor."""
@@ -361,7 +340,7 @@ def claims_overview(claims: list[dict], anchors: dict[int, str]) -> doc.Table:
     return doc.Table(CLAIMS_HEADER, tuple(rows), CLAIMS_WIDTHS)
 
 
-def environment(experiments: list[Experiment]) -> list[doc.Block]:
+def environment(experiments: list[ExperimentFiles]) -> list[doc.Block]:
     recorded = recorded_environments(experiments)
     blocks: list[doc.Block] = [
         doc.Heading(2, ("Environment",)),
@@ -375,7 +354,7 @@ def environment(experiments: list[Experiment]) -> list[doc.Block]:
                       (0.25, 0.75))]
 
 
-def time_blocks(experiments: list[Experiment], timings: dict | None) -> list[doc.Block]:
+def time_blocks(experiments: list[ExperimentFiles], timings: dict | None) -> list[doc.Block]:
     heading = doc.Heading(2, ("Time",))
     if timings is None:
         return [heading, doc.para("Time not recorded: there is no timings.csv (results made "
@@ -385,7 +364,7 @@ def time_blocks(experiments: list[Experiment], timings: dict | None) -> list[doc
             doc.para(f"Total wall time: {total_time(experiments)}.")]
 
 
-def overview(results_dir: Path, experiments: list[Experiment], claims: list[dict],
+def overview(results_dir: Path, experiments: list[ExperimentFiles], claims: list[dict],
              timings: dict | None, built: str) -> doc.Section:
     present = [e.name for e in experiments if e.present]
     absent = [e.name for e in experiments if not e.present]
@@ -424,11 +403,11 @@ def claim_blocks(claim: dict) -> list[doc.Block]:
     return blocks
 
 
-def experiment_section(experiment: Experiment) -> doc.Section:
-    name = experiment.name
-    section = doc.Section(name, [doc.Heading(2, (name,)), doc.para(doc.Emph(TITLES[name]))])
+def experiment_section(experiment: ExperimentFiles) -> doc.Section:
+    name, row = experiment.name, registry.get(experiment.name)
+    section = doc.Section(name, [doc.Heading(2, (name,)), doc.para(doc.Emph(row.title))])
     if not experiment.present:
-        section.blocks.append(doc.para("Not run (run ", doc.Code(f"wgan-repro {VERBS[name]}"),
+        section.blocks.append(doc.para("Not run (run ", doc.Code(f"wgan-repro {row.verb}"),
                                        ")."))
         section.in_pdf = False
         return section
@@ -451,7 +430,7 @@ def experiment_section(experiment: Experiment) -> doc.Section:
     return section
 
 
-def document(results_dir: Path, experiments: list[Experiment], claims: list[dict],
+def document(results_dir: Path, experiments: list[ExperimentFiles], claims: list[dict],
              timings: dict | None, built: str) -> list[doc.Section]:
     """The whole report as data, which REPORT.md and report.pdf both render."""
     return [overview(results_dir, experiments, claims, timings, built),
@@ -472,7 +451,7 @@ def build_report(results_dir: Path) -> dict:
     results_dir = Path(results_dir)
     claims = read_claims(results_dir)
     timings = read_timings(results_dir)
-    experiments = [read_experiment(results_dir, name, claims, timings) for name in EXPERIMENTS]
+    experiments = [read_experiment(results_dir, name, claims, timings) for name in registry.EXPERIMENTS]
     if not claims and not any(e.present for e in experiments):
         raise _no_results(results_dir, "claims.csv has no rows and no experiment has figures")
 

@@ -52,7 +52,7 @@ FIG2_COLUMNS = (
     "instance_noise_std",  # std of the noise on D's inputs at this iteration (0 = none)
 )
 # results/fig2/update_quality.csv: P1 Fig. 3's "updates that lower sample quality": a copy of each
-# snapshot takes fig2.probe_steps generator steps against its frozen, trained-from-scratch
+# snapshot takes fig2.update_steps generator steps against its frozen, trained-from-scratch
 # discriminator, with either cost; sample quality before (steps = 0) and after.
 FIG2_UPDATE_QUALITY_COLUMNS = (
     "epoch", "seed",
@@ -80,7 +80,7 @@ QUALITY_COLUMNS = (
 # of a run (largest gen_iters) is its result.
 ABLATE_COLUMNS = (
     "variant",  # generator under test: dcgan (Fig. 5), no_bn (Fig. 6), mlp (Fig. 7)
-    "objective",  # arm: wgan (P2 Algorithm 1) or gan (standard, non-saturating, Adam)
+    "arm",  # wgan (P2 Algorithm 1) or gan (standard, non-saturating, Adam); was "objective"
     "seed",
     "gen_iters",  # generator iterations done when evaluated
     "emd",  # exact pixel-space EMD, ablate.eval_samples generated vs the held-out digits
@@ -90,7 +90,7 @@ ABLATE_COLUMNS = (
     "diverged",  # the run hit NaN/Inf at gen_iters; its metrics are empty
 )
 
-# results/probe/adam/<run>/critic_steps.csv: one row per critic update of one arm of
+# results/probe_adam/<run>/critic_steps.csv: one row per critic update of one arm of
 # `probe adam` (P2 section 4.2).
 PROBE_ADAM_STEP_COLUMNS = (
     "arm",  # adam | rmsprop (probe.arms)
@@ -100,21 +100,21 @@ PROBE_ADAM_STEP_COLUMNS = (
     "step_cosine",  # cos(optimiser step before clipping, -gradient): < 0 climbs the loss
     "wasserstein_estimate",  # E f(real) - E f(fake) on this update's batch (-critic loss)
 )
-# results/probe/adam_cosine.csv: every arm's rows, with the blow-up marks the claim uses.
+# results/probe_adam/adam_cosine.csv: every arm's rows, with the blow-up marks the claim uses.
 PROBE_ADAM_COLUMNS = PROBE_ADAM_STEP_COLUMNS + (
     "estimate_jump",  # |estimate - median of the previous probe.jump_window| / their MAD
     "blow_up",  # estimate_jump > probe.blow_up_threshold
     "near_blow_up",  # within probe.blow_up_radius critic updates of a blow-up
 )
-# results/probe/adam_quality.csv: sample quality every train.eval_every generator iterations of
+# results/probe_adam/adam_quality.csv: sample quality every train.eval_every generator iterations of
 # every arm of `probe adam`: a blow-up counts only when the next evaluation is worse.
 PROBE_ADAM_QUALITY_COLUMNS = (
     "arm", "seed", "gen_iter",
     "emd",  # exact pixel-space EMD, probe.eval_samples generated vs held-out digits
     "fcd",  # Fréchet distance in the digits classifier's feature space
 )
-# results/probe/instance_noise.csv: the fig2 protocol with and without instance noise.
-PROBE_NOISE_COLUMNS = ("arm",) + FIG2_COLUMNS  # arm: without_noise | with_noise
+# results/probe_noise/instance_noise.csv: the fig2 protocol with and without instance noise.
+PROBE_NOISE_COLUMNS = ("arm",) + FIG2_COLUMNS  # arm: without_noise | sigma_<std> (probe.arms)
 
 # results/toy/parallel_lines.csv: one row per theta of P2 Fig. 1 (P0 on {0} x [0, 1], P_theta
 # on {theta} x [0, 1]).
@@ -164,9 +164,9 @@ TIMINGS_COLUMNS = (
     "python_version", "torch_version",  # the environment the jobs ran in
     "device",  # cpu | cuda (<name>) | mps
 )
-# Where each experiment's figures and aggregated CSVs live, relative to the results folder.
-EXPERIMENT_DIRS = {"fig2": "fig2", "curve": "curve", "ablate": "ablate", "toy": "toy",
-                   "probe_adam": "probe", "probe_noise": "probe"}
+# Columns renamed since an older version wrote them (old -> new): read_csv still reads those
+# files. ablate/metrics.csv called its arm column "objective" (curve.csv keeps its own).
+RENAMED_COLUMNS = {"objective": "arm"}
 
 
 def _current_umask() -> int:
@@ -253,9 +253,8 @@ def locked(lock_path: Path, what: str) -> Iterator[None]:
 
 def experiment_lock(results_dir: Path, experiment: str):
     """The lock of one experiment's aggregated outputs (CSVs, figures, summary, config)."""
-    folder = EXPERIMENT_DIRS.get(experiment, experiment)
-    return locked(Path(results_dir) / folder / f".{experiment}.lock",
-                  f"{Path(results_dir) / folder} ({experiment})")
+    folder = Path(results_dir) / experiment  # an experiment's folder is its name
+    return locked(folder / f".{experiment}.lock", f"{folder} ({experiment})")
 
 
 def write_text(path: Path, text: str) -> None:
@@ -305,10 +304,13 @@ def check_writable(results_dir: Path) -> Path:
 
 
 def read_csv(path: Path, columns: Sequence[str]):
-    """Read a CSV written by wgan-repro and check it has exactly the declared columns."""
+    """Read a CSV written by wgan-repro and check it has exactly the declared columns (a
+    column renamed since, RENAMED_COLUMNS, is read under its new name)."""
     import pandas as pd
 
     frame = pd.read_csv(path)
+    frame = frame.rename(columns={old: new for old, new in RENAMED_COLUMNS.items()
+                                  if old in frame.columns and old not in columns})
     if tuple(frame.columns) != tuple(columns):
         raise ResultsError(f"{path} has columns {list(frame.columns)}, expected {list(columns)}")
     return frame

@@ -114,9 +114,9 @@ class Fig2Config:
     # Independent noise batches per measurement: the norm is that of their mean gradient, and
     # their spread is P1 Fig. 3's "variance of the gradients" (1 = one batch, no variance).
     grad_batches: int = 8
-    # Generator steps of the update-quality probe (P1 Fig. 3: "updates that lower sample
+    # Generator steps of the update-quality check (P1 Fig. 3: "updates that lower sample
     # quality"); about one epoch of the DCGAN's own training at the cpu tier. 0 = no probe.
-    probe_steps: int = 20
+    update_steps: int = 20
     # Generated images per quality evaluation of the probe (vs all held-out images), as curve.
     eval_samples: int = 1000
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
@@ -133,9 +133,9 @@ class CurveConfig:
 @dataclass
 class AblateConfig:
     variant: str = ""  # which entry of `variants` this job trains (set per job by the verb)
-    objective: str = ""  # which entry of `objectives` this job trains (set per job)
+    arm: str = ""  # which entry of `arms` this job trains (set per job)
     variants: dict[str, list[str]] = field(default_factory=dict)  # name -> generator overrides
-    objectives: dict[str, list[str]] = field(default_factory=dict)  # wgan/gan -> overrides
+    arms: dict[str, list[str]] = field(default_factory=dict)  # wgan/gan -> overrides
     eval_samples: int = 2000  # generated images per evaluation (issue #5: >= 2000)
     class_min_share: float = 0.01  # a class is covered when >= this share of samples hit it
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])

@@ -130,7 +130,7 @@ class Progress:
 
 
 # ---- the loop ------------------------------------------------------------------------------------
-class CriticStepProbe(Protocol):
+class CriticStepHook(Protocol):
     """Watches every critic update (``wgan-repro probe adam``): called with the critic after
     ``backward`` and before the optimiser's step, then after the step (before clipping)."""
 
@@ -141,7 +141,7 @@ class CriticStepProbe(Protocol):
 
 def train(cfg: DictConfig, run_dir: Path | None = None,
           evaluate: Callable[[torch.nn.Module], dict[str, float]] | None = None,
-          critic_step_probe: CriticStepProbe | None = None) -> dict[str, Any]:
+          critic_step_hook: CriticStepHook | None = None) -> dict[str, Any]:
     """Train one GAN/WGAN as configured; return (and write) the run's summary.
 
     A finished run with the same config is reused; an unfinished one (or a shorter one,
@@ -152,7 +152,7 @@ def train(cfg: DictConfig, run_dir: Path | None = None,
     iterations (and at the end); its metrics go to the run's ``quality.csv``. It must draw
     its noise from its own torch.Generator so that evaluating never changes training.
 
-    ``critic_step_probe``, if given, sees every critic update of this call (a resumed run
+    ``critic_step_hook``, if given, sees every critic update of this call (a resumed run
     only the updates after its checkpoint); it must not change the critic.
 
     Two processes asking for the same run folder at once do not both train it: the second
@@ -165,7 +165,7 @@ def train(cfg: DictConfig, run_dir: Path | None = None,
     run_dir = Path(run_dir) if run_dir is not None else run_dir_for(cfg)
     with locked(run_dir / ".lock", f"run folder {run_dir}"):
         remove_stale_temporaries(run_dir)  # what a killed writer left; nobody else writes here
-        return _train_in(run_dir, cfg, evaluate, critic_step_probe)
+        return _train_in(run_dir, cfg, evaluate, critic_step_hook)
 
 
 @dataclass
@@ -193,7 +193,7 @@ class StepSetup:
         return torch.randn(self.batch_size, self.nz, device=self.device)
 
 
-def _train_in(run_dir: Path, cfg: DictConfig, evaluate, critic_step_probe) -> dict[str, Any]:
+def _train_in(run_dir: Path, cfg: DictConfig, evaluate, critic_step_hook) -> dict[str, Any]:
     """The body of ``train``, run holding the run folder's lock: set up or resume, loop,
     finish. Reads top to bottom; the helpers below do one thing each."""
     identity = semantic_config(cfg)
@@ -234,7 +234,7 @@ def _train_in(run_dir: Path, cfg: DictConfig, evaluate, critic_step_probe) -> di
             nets.critic.requires_grad_(True)
             for _ in range(n_critic):
                 critic_loss, critic_real, critic_fake = critic_step(
-                    nets, step, noise_std, critic_step_probe, gen_iter + 1)
+                    nets, step, noise_std, critic_step_hook, gen_iter + 1)
             # -- generator: one update through the frozen critic --
             nets.critic.requires_grad_(False)  # no critic weight gradients in the generator step
             generator_loss = generator_step(nets, step, noise_std)
@@ -300,7 +300,7 @@ def restore(nets: Nets, state: dict | None, device: torch.device
 
 
 def critic_step(nets: Nets, step: StepSetup, noise_std: float,
-                probe: CriticStepProbe | None, gen_iter: int):
+                hook: CriticStepHook | None, gen_iter: int):
     """One critic update on a real batch and a fake one (no graph through the generator);
     returns the loss and the critic's fp32 outputs on both batches."""
     real = nets.batches.next()
@@ -312,11 +312,11 @@ def critic_step(nets: Nets, step: StepSetup, noise_std: float,
     critic_loss = step.objective.critic_loss(critic_real, critic_fake)
     nets.opt_critic.zero_grad(set_to_none=True)
     critic_loss.backward()
-    if probe is not None:
-        probe.before(nets.critic)
+    if hook is not None:
+        hook.before(nets.critic)
     nets.opt_critic.step()
-    if probe is not None:
-        probe.after(nets.critic, gen_iter, critic_loss)
+    if hook is not None:
+        hook.after(nets.critic, gen_iter, critic_loss)
     if step.objective.clip is not None:
         clip_weights_(nets.critic.parameters(), step.objective.clip)
     return critic_loss, critic_real, critic_fake

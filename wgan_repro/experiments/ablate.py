@@ -2,7 +2,7 @@
 
 For each selected generator variant (``ablate.variants``: the DCGAN generator, the one
 without batch norm and with a constant filter count, the 4x512 MLP) and each arm
-(``ablate.objectives``: WGAN, standard GAN) and seed, one training run (``train``) with
+(``ablate.arms``: WGAN, standard GAN) and seed, one training run (``train``) with
 the DCGAN critic. Every ``train.eval_every`` iterations and at the end, ``ablate.eval_samples``
 generated digits are measured against the held-out digits: exact pixel EMD, FCD in the
 digits classifier's features, classes covered and KL(class histogram || uniform). The
@@ -18,13 +18,14 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from wgan_repro import claims
+from wgan_repro import hydra_runner
 from wgan_repro.aggregate import concatenated
 from wgan_repro.data import load_dataset, to_unit_range
 from wgan_repro.errors import ConfigError
 from wgan_repro.experiments.quality import make_evaluator
+from wgan_repro.plans import Plan, seeds_text, validated, validated_jobs
 from wgan_repro.results import ABLATE_COLUMNS, read_csv, write_csv, write_json
-from wgan_repro.stats import final_rows
+from wgan_repro.stats import final_rows, scored_final
 from wgan_repro.train import train
 
 ARMS = ("wgan", "gan")  # left and right panels of every figure
@@ -36,9 +37,9 @@ def validate_ablate(cfg: DictConfig) -> None:
     if cfg.data.name in ("ring8", "grid25"):
         raise ConfigError("ablate measures digit classes: use an image dataset, not data="
                           + cfg.data.name)
-    if set(cfg.ablate.objectives) != set(ARMS):
-        raise ConfigError(f"ablate.objectives must define exactly {', '.join(ARMS)}, got "
-                          f"{', '.join(cfg.ablate.objectives) or 'none'}")
+    if set(cfg.ablate.arms) != set(ARMS):
+        raise ConfigError(f"ablate.arms must define exactly {', '.join(ARMS)}, got "
+                          f"{', '.join(cfg.ablate.arms) or 'none'}")
     if not cfg.ablate.variants:
         raise ConfigError("ablate.variants is empty: nothing to train")
     if cfg.ablate.eval_samples < 2:
@@ -50,8 +51,42 @@ def validate_ablate(cfg: DictConfig) -> None:
         raise ConfigError("ablate.seeds is empty")
 
 
-def run_ablate(cfg: DictConfig) -> dict[str, Any]:
-    """One run: variant ``ablate.variant``, arm ``ablate.objective``, seed ``seed``. ``cfg``
+def plan(user: list[str], variants: list[str] | None = None) -> Plan:
+    """One job per variant, seed and arm; ``variants`` None runs every variant in
+    ablate.variants."""
+    cfg = validated(["experiment=ablate", *user], validate_ablate)
+    chosen = list(cfg.ablate.variants) if variants is None else list(variants)
+    unknown = [v for v in chosen if v not in cfg.ablate.variants]
+    if unknown:
+        raise ConfigError(f"ablate.variants has no {', '.join(unknown)}")
+    # The variant's and the arm's own overrides come first, so what the user typed wins.
+    jobs = [["experiment=ablate", *cfg.ablate.variants[v], *cfg.ablate.arms[arm], *user,
+             f"ablate.variant={v}", f"ablate.arm={arm}", f"seed={s}"]
+            for v in chosen for s in cfg.ablate.seeds for arm in ARMS]
+    # Each variant may have its own length and image size: its first job's config says.
+    lengths = {}
+    for job_cfg in validated_jobs(jobs, validate_ablate):
+        lengths.setdefault(job_cfg.ablate.variant, (job_cfg.train.iterations,
+                                                    job_cfg.data.image_size))
+    context = {"chosen": chosen, "lengths": lengths,
+               "parameters": generator_parameters(variant_configs(cfg, user))}
+    return Plan("ablate", cfg, jobs, list(cfg.ablate.seeds), context)
+
+
+def variant_configs(cfg: DictConfig, user: list[str]) -> dict[str, DictConfig]:
+    """Every variant's config, for its generator's size; P2's "10x fewer parameters" compares
+    the no-BN generator with the DCGAN one at the same image size, so that one is added."""
+    configs = {v: hydra_runner.compose(["experiment=ablate", *cfg.ablate.variants[v], *user])
+               for v in cfg.ablate.variants}
+    if "dcgan" in configs and "no_bn" in configs:
+        size = configs["no_bn"].data.image_size
+        configs[DCGAN_AT_NO_BN_SIZE] = hydra_runner.compose(
+            ["experiment=ablate", *cfg.ablate.variants["dcgan"], *user, f"data.image_size={size}"])
+    return configs
+
+
+def run(cfg: DictConfig) -> dict[str, Any]:
+    """One run: variant ``ablate.variant``, arm ``ablate.arm``, seed ``seed``. ``cfg``
     was validated when the job was planned (validate_ablate)."""
     evaluate, classifier = make_evaluator(cfg, cfg.ablate.eval_samples,
                                           coverage_min_share=cfg.ablate.class_min_share)
@@ -59,7 +94,7 @@ def run_ablate(cfg: DictConfig) -> dict[str, Any]:
     # The floor a generator can hope for: real training digits against the held-out ones.
     data = load_dataset(cfg.data, cache_dir=Path(cfg.results_dir) / ".cache")
     fcd_real = classifier.fcd(to_unit_range(data.train), to_unit_range(data.heldout))
-    return {"variant": cfg.ablate.variant, "objective": cfg.ablate.objective, "seed": cfg.seed,
+    return {"variant": cfg.ablate.variant, "arm": cfg.ablate.arm, "seed": cfg.seed,
             "fcd_real_vs_real": fcd_real, "run_dir": summary["run_dir"], "diverged": summary["diverged"],
             "diverged_at": summary["diverged_at"], "gen_iters": summary["gen_iters"],
             "params_generator": summary["params_generator"],
@@ -83,7 +118,7 @@ def _evaluations(run: dict[str, Any]) -> list:
     at its divergence."""
     import pandas as pd
 
-    key = {"variant": run["variant"], "objective": run["objective"], "seed": run["seed"]}
+    key = {"variant": run["variant"], "arm": run["arm"], "seed": run["seed"]}
     tables = []
     quality_path = Path(run["run_dir"]) / "quality.csv"
     if quality_path.exists():
@@ -96,16 +131,20 @@ def _evaluations(run: dict[str, Any]) -> list:
     return tables
 
 
-def aggregate(results_dir: Path, runs: list[dict[str, Any]], sources: dict[str, str],
-              parameters: dict[str, int]) -> dict[str, Any]:
-    """Write ablate/metrics.csv and summary.json; returns the summary.
+def aggregate(plan: Plan, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Write ablate/metrics.csv and summary.json; returns the summary, with the generator
+    sizes of the variants run (``parameters``) and of all (``all_parameters``).
 
     Variants run earlier (say ``--no-bn`` yesterday, ``--mlp`` today) stay in metrics.csv
     and summary.json: each run of the verb replaces only the variants it trained.
     """
     import json
 
-    out = Path(results_dir) / "ablate"
+    parameters, lengths = plan.context["parameters"], plan.context["lengths"]
+    sources = {v: (f"ablate/metrics.csv (tier {plan.cfg.tier}, seeds "
+                   f"{seeds_text(plan.cfg.ablate.seeds)}, {lengths[v][0]} generator "
+                   f"iterations, {lengths[v][1]}x{lengths[v][1]})") for v in plan.context["chosen"]}
+    out = plan.results_dir / "ablate"
     fresh = {r["variant"] for r in runs}
     kept, kept_summary = [], {}
     if (out / "metrics.csv").exists() and (out / "summary.json").exists():
@@ -122,7 +161,7 @@ def aggregate(results_dir: Path, runs: list[dict[str, Any]], sources: dict[str, 
         arm_runs = [r for r in runs if r["variant"] == variant]
         grids = {}
         for arm in ARMS:
-            mine = sorted((r for r in arm_runs if r["objective"] == arm), key=lambda r: r["seed"])
+            mine = sorted((r for r in arm_runs if r["arm"] == arm), key=lambda r: r["seed"])
             if mine:
                 grids[arm] = {"seed": mine[0]["seed"], "path": _last_grid(Path(mine[0]["run_dir"])),
                               "diverged_at": mine[0]["diverged_at"]}
@@ -136,7 +175,8 @@ def aggregate(results_dir: Path, runs: list[dict[str, Any]], sources: dict[str, 
                "generator_parameters": {**kept_summary.get("generator_parameters", {}),
                                         **parameters}}
     write_json(out / "summary.json", summary)
-    return summary
+    return {**summary, "parameters": {v: parameters[v] for v in plan.context["chosen"]},
+            "all_parameters": parameters}
 
 
 def _last_grid(run_dir: Path) -> str | None:
@@ -149,8 +189,8 @@ def final_stats(frame, variant: str) -> dict[str, Any]:
     import numpy as np
 
     stats = {}
-    for arm, group in final_rows(frame, variant).groupby("objective"):
-        per_seed = {int(r["seed"]): {**claims.scored_final(r), "gen_iters": int(r["gen_iters"]),
+    for arm, group in final_rows(frame, variant).groupby("arm"):
+        per_seed = {int(r["seed"]): {**scored_final(r), "gen_iters": int(r["gen_iters"]),
                                      "diverged": bool(r["diverged"])}
                     for r in group.to_dict("records")}
         entry: dict[str, Any] = {"seeds": per_seed, "n_seeds": len(per_seed),

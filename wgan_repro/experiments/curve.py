@@ -17,10 +17,11 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from wgan_repro import claims
+from wgan_repro import stats
 from wgan_repro.aggregate import concatenated, diverged_note
 from wgan_repro.errors import ConfigError
 from wgan_repro.experiments.quality import make_evaluator
+from wgan_repro.plans import Plan, seeds_text, validated, validated_jobs
 from wgan_repro.results import (
     CURVE_COLUMNS,
     QUALITY_COLUMNS,
@@ -41,7 +42,17 @@ def validate_curve(cfg: DictConfig) -> None:
         raise ConfigError("curve.eval_samples must be >= 2")
 
 
-def run_curve(cfg: DictConfig) -> dict[str, Any]:
+def plan(user: list[str]) -> Plan:
+    """One job per run of curve.runs and seed."""
+    cfg = validated(["experiment=curve", *user], validate_curve)
+    # Each run's own overrides come first, so what the user typed wins over them.
+    jobs = [["experiment=curve", *run_overrides, *user, f"curve.run={name}", f"seed={s}"]
+            for name, run_overrides in cfg.curve.runs.items() for s in cfg.curve.seeds]
+    validated_jobs(jobs, validate_curve)
+    return Plan("curve", cfg, jobs, list(cfg.curve.seeds))
+
+
+def run(cfg: DictConfig) -> dict[str, Any]:
     """One run of the figure (``curve.run`` names it): train with evaluations. ``cfg`` was
     validated when the job was planned (validate_curve)."""
     evaluate, classifier = make_evaluator(cfg, cfg.curve.eval_samples, cfg.curve.eval_samples)
@@ -54,13 +65,16 @@ def run_curve(cfg: DictConfig) -> dict[str, Any]:
 
 
 # ---- aggregation ----------------------------------------------------------------------------------
-def aggregate(results_dir: Path, runs: list[dict[str, Any]], source: str) -> dict[str, Any]:
+def aggregate(plan: Plan, runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Every run's metrics.csv and quality.csv into curve.csv and quality.csv, summarised into
     summary.json (each run's status and folder, whose sample grids the figures show); returns
     the summary."""
     import pandas as pd
 
-    out = Path(results_dir) / "curve"
+    cfg = plan.cfg
+    source = (f"curve/curve.csv, curve/quality.csv (tier {cfg.tier}, seeds "
+              f"{seeds_text(cfg.curve.seeds)}, {cfg.train.iterations} generator iterations)")
+    out = plan.results_dir / "curve"
     curves, qualities = [], []
     for r in runs:
         run_dir = Path(r["run_dir"])
@@ -93,7 +107,7 @@ def summarize(curve, quality) -> dict[str, Any]:
     """Per run: the filtered estimate's first, last and median values and, at the evaluation
     points, its rank correlation with EMD and FCD (the claims are judged in wgan_repro.claims)."""
     runs: dict[str, Any] = {}
-    for key, entry in claims.curve_runs(curve, quality).items():
+    for key, entry in stats.curve_runs(curve, quality).items():
         filtered, at_eval, emd, fcd = entry["filtered"], entry["at_eval"], entry["emd"], entry["fcd"]
         runs[key] = {"estimate": entry["estimate"], "gen_iters": int(filtered.index.max()),
                      "estimate_filtered_first": float(filtered.iloc[0]),
@@ -102,7 +116,7 @@ def summarize(curve, quality) -> dict[str, Any]:
                      "eval_points": len(emd)}
         if len(emd) >= 2:
             runs[key].update(
-                spearman_emd=claims.spearman(at_eval, emd), spearman_fcd=claims.spearman(at_eval, fcd),
+                spearman_emd=stats.spearman(at_eval, emd), spearman_fcd=stats.spearman(at_eval, fcd),
                 emd_first=float(emd[0]), emd_last=float(emd[-1]), fcd_first=float(fcd[0]),
                 fcd_last=float(fcd[-1]), estimate_at_eval_first=float(at_eval[0]),
                 estimate_at_eval_last=float(at_eval[-1]))

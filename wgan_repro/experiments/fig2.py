@@ -16,7 +16,7 @@ The measurement draws its noise from a random stream of its own, so measuring (a
 ``measure_every``) never moves the global stream that trains the discriminator.
 
 Then the update-quality probe (P1 Fig. 3: "all these gradients lead to updates that lower
-sample quality notoriously"): a copy of the snapshot takes ``fig2.probe_steps`` generator
+sample quality notoriously"): a copy of the snapshot takes ``fig2.update_steps`` generator
 steps (Adam, the DCGAN recipe) against the trained, frozen discriminator with each cost, and
 sample quality (FCD, pixel EMD against the held-out images) is measured before and after.
 The trained discriminators are saved next to their CSVs, so the probe never retrains them.
@@ -58,6 +58,7 @@ from wgan_repro.objectives import (
     gan_minimax_generator_loss,
     gan_nonsaturating_generator_loss,
 )
+from wgan_repro.plans import Plan, seeds_text, validated, validated_jobs
 from wgan_repro.results import (
     FIG2_COLUMNS,
     FIG2_UPDATE_QUALITY_COLUMNS,
@@ -94,9 +95,9 @@ def validate_fig2(cfg: DictConfig) -> None:
         raise ConfigError("fig2.d_iters and fig2.measure_every must be >= 1")
     if cfg.fig2.grad_batches < 1:
         raise ConfigError(f"fig2.grad_batches must be >= 1, got {cfg.fig2.grad_batches}")
-    if cfg.fig2.probe_steps < 0:
-        raise ConfigError(f"fig2.probe_steps must be >= 0 (0 = no update-quality probe), "
-                          f"got {cfg.fig2.probe_steps}")
+    if cfg.fig2.update_steps < 0:
+        raise ConfigError(f"fig2.update_steps must be >= 0 (0 = no update-quality probe), "
+                          f"got {cfg.fig2.update_steps}")
     if cfg.fig2.eval_samples < 2:
         raise ConfigError(f"fig2.eval_samples must be >= 2, got {cfg.fig2.eval_samples}")
     if cfg.objective.loss == "wasserstein":
@@ -235,8 +236,8 @@ def update_quality_rows(cfg: DictConfig, generator: torch.nn.Module,
                         discriminator: torch.nn.Module, epoch: int, evaluate) -> list[dict]:
     """Rows of FIG2_UPDATE_QUALITY_COLUMNS: sample quality of the snapshot ``generator``
     (steps 0, one evaluation shared by both costs) and of a copy of it after
-    ``fig2.probe_steps`` steps of each cost against the frozen ``discriminator``."""
-    steps = cfg.fig2.probe_steps
+    ``fig2.update_steps`` steps of each cost against the frozen ``discriminator``."""
+    steps = cfg.fig2.update_steps
     # The noise level of the discriminator's last update: the game it was trained for.
     std = build_objective(cfg.objective).instance_noise(max(cfg.fig2.d_iters - 1, 0))
     generator.train()  # batch statistics, as everywhere in fig2
@@ -279,10 +280,19 @@ def snapshot_run_config(cfg: DictConfig, batches_per_epoch: int) -> DictConfig:
     return snap
 
 
-def run_fig2(cfg: DictConfig, update_quality: bool = True) -> dict[str, Any]:
+def plan(user: list[str]) -> Plan:
+    """One job per seed of fig2.seeds."""
+    base = ["experiment=fig2", *user]
+    cfg = validated(base, validate_fig2)
+    jobs = [[*base, f"seed={s}"] for s in cfg.fig2.seeds]
+    validated_jobs(jobs, validate_fig2)
+    return Plan("fig2", cfg, jobs, list(cfg.fig2.seeds))
+
+
+def run(cfg: DictConfig, update_quality: bool = True) -> dict[str, Any]:
     """One seed of the protocol. Returns the paths of its discriminator runs' CSVs ("files"),
     of its update-quality CSVs ("update_quality_files": empty when ``update_quality`` is
-    False, as `probe noise` asks, or fig2.probe_steps is 0) and timings. ``cfg`` was validated
+    False, as `probe noise` asks, or fig2.update_steps is 0) and timings. ``cfg`` was validated
     when the job was planned (validate_fig2)."""
     device = setup_runtime(cfg)
     started = time.perf_counter()
@@ -299,12 +309,12 @@ def run_fig2(cfg: DictConfig, update_quality: bool = True) -> dict[str, Any]:
                 "dcgan_run": str(dcgan_dir), "diverged_at": dcgan["diverged_at"],
                 "seconds": time.perf_counter() - started}
 
-    seed_dir = (Path(cfg.results_dir) / "fig2" / "runs"
+    seed_dir = (Path(cfg.results_dir) / runs_folder(cfg) / "runs"
                 / f"s{cfg.seed}-{run_identity_hash(cfg, snap_cfg)}")
-    probing = update_quality and cfg.fig2.probe_steps > 0
+    probing = update_quality and cfg.fig2.update_steps > 0
     if probing and data.heldout is None:
         print(f"fig2: no update-quality probe: data={cfg.data.name} has no held-out split to "
-              "measure sample quality against (fig2.probe_steps=0 silences this)",
+              "measure sample quality against (fig2.update_steps=0 silences this)",
               file=sys.stderr, flush=True)
         probing = False
     timings = {"dcgan_seconds": time.perf_counter() - started}
@@ -315,6 +325,14 @@ def run_fig2(cfg: DictConfig, update_quality: bool = True) -> dict[str, Any]:
             cfg, data, dcgan_dir, batches_per_epoch, seed_dir, device, timings, probing)
     return {"seed": cfg.seed, "files": files, "update_quality_files": quality_files,
             "dcgan_run": str(dcgan_dir), "seconds": time.perf_counter() - started, **timings}
+
+
+def runs_folder(cfg: DictConfig) -> str:
+    """Where a seed's discriminator runs live: fig2's folder without instance noise (the same
+    runs, by content address, whether fig2 or probe noise's control asks), the running
+    experiment's folder (probe_noise) with it."""
+    noisy = cfg.objective.instance_noise_std > 0 or cfg.objective.instance_noise_final_std > 0
+    return cfg.experiment_name if noisy else "fig2"
 
 
 def run_identity_hash(cfg: DictConfig, snap_cfg: DictConfig) -> str:
@@ -332,7 +350,7 @@ def run_identity_hash(cfg: DictConfig, snap_cfg: DictConfig) -> str:
 def update_quality_path(cfg: DictConfig, seed_dir: Path, epoch: int) -> Path:
     """The probe's CSV for one snapshot, named by the settings it depends on beyond the
     folder's identity."""
-    return (seed_dir / f"epoch_{epoch:03d}_update_quality-steps{cfg.fig2.probe_steps}"
+    return (seed_dir / f"epoch_{epoch:03d}_update_quality-steps{cfg.fig2.update_steps}"
             f"-samples{cfg.fig2.eval_samples}.csv")
 
 
@@ -407,19 +425,22 @@ def _show_update_quality(cfg, epoch, rows) -> None:
         return
     after = "  ".join(f"{r['cost']} {r['fcd']:.3g}" for r in rows if r["steps"] > 0)
     print(f"[fig2 seed {cfg.seed} epoch {epoch}] FCD {rows[0]['fcd']:.3g} before, after "
-          f"{cfg.fig2.probe_steps} generator steps: {after}", flush=True)
+          f"{cfg.fig2.update_steps} generator steps: {after}", flush=True)
 
 
 # ---- all seeds: the figure data and the summary ------------------------------------------------
-def aggregate(results_dir: Path, runs: list[dict[str, Any]], source: str) -> dict[str, Any]:
+def aggregate(plan: Plan, runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Concatenate every seed's CSVs into grad_norms.csv and update_quality.csv, summarise per
     epoch into summary.json; returns the summary.
 
     Seeds whose DCGAN hit NaN/Inf have no snapshots: they are left out, and said so in
     summary.json and in the claims' source.
     """
+    cfg = plan.cfg
+    source = (f"fig2/grad_norms.csv (tier {cfg.tier}, seeds {seeds_text(cfg.fig2.seeds)}, "
+              f"{cfg.fig2.d_iters} D iterations)")
     diverged = diverged_seeds(runs)
-    out_dir = Path(results_dir) / "fig2"
+    out_dir = plan.results_dir / "fig2"
     frame = concatenated((read_csv(Path(f), FIG2_COLUMNS) for run in runs for f in run["files"]),
                          FIG2_COLUMNS, ["epoch", "seed", "d_iter"])
     write_csv(out_dir / "grad_norms.csv", frame.to_dict("records"), FIG2_COLUMNS)

@@ -33,6 +33,7 @@ from wgan_repro.objectives import (
     wasserstein_estimate,
     wgan_critic_loss,
 )
+from wgan_repro.plans import Plan, validated
 from wgan_repro.results import (
     PARALLEL_LINES_COLUMNS,
     TWO_GAUSSIANS_COLUMNS,
@@ -175,7 +176,14 @@ def run_two_gaussians(cfg: DictConfig) -> list[dict[str, float]]:
     return [dict(zip(columns, map(float, values))) for values in zip(*columns.values())]
 
 
-def run_toy(cfg: DictConfig) -> dict[str, Any]:
+def plan(user: list[str]) -> Plan:
+    """One job: the toy's nets are small."""
+    base = ["experiment=toy", *user]
+    cfg = validated(base, validate_toy)
+    return Plan("toy", cfg, [base], [cfg.seed])
+
+
+def run(cfg: DictConfig) -> dict[str, Any]:
     """Both figures' data: parallel_lines.csv and two_gaussians.csv (one job: the nets are
     small). ``cfg`` was validated when the job was planned (validate_toy)."""
     out = Path(cfg.results_dir) / "toy"
@@ -185,16 +193,17 @@ def run_toy(cfg: DictConfig) -> dict[str, Any]:
             "two_gaussians": str(out / "two_gaussians.csv")}
 
 
-def aggregate(results_dir: Path, runs: list[dict[str, Any]], cfg: DictConfig) -> dict[str, Any]:
+def aggregate(plan: Plan, runs: list[dict[str, Any]]) -> dict[str, Any]:
     """summary.json from the one run's two CSVs (already where the figures read them);
     returns the summary."""
+    cfg = plan.cfg
     (run,) = runs
     lines = read_csv(Path(run["parallel_lines"]), PARALLEL_LINES_COLUMNS)
     gaussians = read_csv(Path(run["two_gaussians"]), TWO_GAUSSIANS_COLUMNS)
     summary = summarize(lines, gaussians, cfg)
     summary["source"] = (f"toy/parallel_lines.csv, toy/two_gaussians.csv (tier {cfg.tier}, seed "
                          f"{cfg.seed}, {cfg.toy.thetas} thetas)")
-    write_json(Path(results_dir) / "toy" / "summary.json", summary)
+    write_json(plan.results_dir / "toy" / "summary.json", summary)
     return summary
 
 

@@ -1,6 +1,4 @@
-"""Two probes of claims the papers make in passing.
-
-``probe adam`` (P2 section 4.2): "WGAN training becomes unstable at times when one uses a
+"""``probe adam`` (P2 section 4.2): "WGAN training becomes unstable at times when one uses a
 momentum based optimizer such as Adam (with beta1 > 0) on the critic, or when one uses high
 learning rates ... the cosine between the Adam step and the gradient usually turned negative
 at times when this loss blew up". We train Algorithm 1 twice at the same high learning rate,
@@ -11,41 +9,32 @@ and every ``train.eval_every`` generator iterations the samples' quality (P2: "a
 blew up and samples got worse"). RMSProp's step is the gradient divided element-wise by a
 positive scale, so its cosine is positive by construction; Adam's carries momentum and can
 point against the gradient.
-
-``probe noise`` (P1 section 3): the fig2 protocol (a discriminator trained from scratch
-against frozen DCGAN snapshots) without instance noise on the discriminator's inputs (the
-control) and with it at each configured fixed std; without it the original-cost gradient
-norm vanishes, with it it should not.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import shutil
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from omegaconf import DictConfig
 
-from wgan_repro.aggregate import concatenated, dcgan_left_out_note, diverged_seeds
+from wgan_repro.aggregate import concatenated
 from wgan_repro.errors import ConfigError
+from wgan_repro.experiments.arms import plan_arms, validate_arms
 from wgan_repro.experiments.quality import make_evaluator
+from wgan_repro.plans import Plan, seeds_text
 from wgan_repro.results import (
-    FIG2_COLUMNS,
     PROBE_ADAM_COLUMNS,
     PROBE_ADAM_QUALITY_COLUMNS,
     PROBE_ADAM_STEP_COLUMNS,
-    PROBE_NOISE_COLUMNS,
     read_csv,
     write_csv,
     write_json,
 )
 from wgan_repro.schema import POINT_DATASETS
-from wgan_repro.stats import edge_medians
 from wgan_repro.train import run_dir_for, train
 
 
@@ -60,7 +49,7 @@ def step_cosine(step: list[torch.Tensor], grad: list[torch.Tensor]) -> torch.Ten
 
 
 class StepCosineRecorder:
-    """A train.CriticStepProbe: per critic update, the step's cosine and the estimate.
+    """A train.CriticStepHook: per critic update, the step's cosine and the estimate.
 
     Values stay on the device as 0-d tensors and are read once at the end, so recording does
     not force a device sync per update.
@@ -92,36 +81,12 @@ class StepCosineRecorder:
                 for i, (g, (c, w)) in enumerate(zip(self.gen_iters, values))]
 
 
-# ---- probe adam -----------------------------------------------------------------------------------
-
-def validate_probe(cfg: DictConfig, required: tuple[str, ...], extra_arms: bool = False
-                   ) -> None:
-    """probe.arms defines exactly ``required`` or, with ``extra_arms``, those and at least one
-    more; and the probe's other settings are usable."""
-    p = cfg.probe
-    got = ', '.join(p.arms) or 'none'
-    if not extra_arms and set(p.arms) != set(required):
-        raise ConfigError(f"probe.arms must define exactly {', '.join(required)}, got {got}")
-    if extra_arms and (not set(required) <= set(p.arms) or len(p.arms) == len(required)):
-        raise ConfigError(f"probe.arms must define {', '.join(required)} and at least one other "
-                          f"arm, got {got}")
-    if not p.seeds:
-        raise ConfigError("probe.seeds is empty")
-    errors = [f"probe.{k} must be >= 1, got {p[k]}" for k in ("jump_window", "blow_up_radius")
-              if p[k] < 1]
-    if p.blow_up_threshold <= 0:
-        errors.append(f"probe.blow_up_threshold must be > 0, got {p.blow_up_threshold}")
-    if errors:
-        raise ConfigError("; ".join(errors))
-
-
 ADAM_ARMS = ("adam", "rmsprop")
-NOISE_CONTROL = "without_noise"  # probe noise's one required arm; the others are noise levels
 RUN_QUALITY_COLUMNS = ("gen_iter", "emd", "fcd")  # a run's quality.csv (train + make_evaluator)
 
 
 def validate_probe_adam(cfg: DictConfig) -> None:
-    validate_probe(cfg, ADAM_ARMS)
+    validate_arms(cfg, ADAM_ARMS)
     if cfg.objective.loss != "wasserstein":
         raise ConfigError("probe adam trains a WGAN critic: use objective=wgan_clip")
     if cfg.data.name in (*POINT_DATASETS, "lsun"):  # LSUN streams: no held-out split
@@ -135,7 +100,7 @@ def validate_probe_adam(cfg: DictConfig) -> None:
         raise ConfigError(f"probe.eval_samples must be >= 2, got {cfg.probe.eval_samples}")
 
 
-def run_probe_adam(cfg: DictConfig) -> dict[str, Any]:
+def run(cfg: DictConfig) -> dict[str, Any]:
     """One arm (``probe.arm``), one seed: Algorithm 1 with every critic update recorded and
     the samples' quality every ``train.eval_every`` generator iterations. ``cfg`` was
     validated when the job was planned (validate_probe_adam)."""
@@ -150,7 +115,7 @@ def run_probe_adam(cfg: DictConfig) -> dict[str, Any]:
             shutil.rmtree(run_dir)
         recorder = StepCosineRecorder()
         evaluate, _ = make_evaluator(cfg, cfg.probe.eval_samples)  # vs every held-out image
-        train(cfg, run_dir=run_dir, evaluate=evaluate, critic_step_probe=recorder)
+        train(cfg, run_dir=run_dir, evaluate=evaluate, critic_step_hook=recorder)
         if not quality_csv.exists():  # diverged before its first evaluation: none to record
             write_csv(quality_csv, [], RUN_QUALITY_COLUMNS)
         write_csv(steps_csv, recorder.rows(cfg.probe.arm, cfg), PROBE_ADAM_STEP_COLUMNS)
@@ -207,132 +172,31 @@ def summarize_adam(frame) -> dict[str, Any]:
     return {"arms": arms}
 
 
-def aggregate_adam(results_dir: Path, runs: list[dict[str, Any]], cfg: DictConfig
-                   ) -> dict[str, Any]:
+def aggregate(plan: Plan, runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Every run's critic updates into adam_cosine.csv (blow-ups marked) and its quality.csv
-    into adam_quality.csv, summarised into adam_summary.json; returns the summary."""
+    into adam_quality.csv, summarised into summary.json; returns the summary."""
+    cfg = plan.cfg
     p = cfg.probe
     frame = concatenated((read_csv(Path(r["csv"]), PROBE_ADAM_STEP_COLUMNS) for r in runs),
                          PROBE_ADAM_STEP_COLUMNS)
     frame = mark_blow_ups(frame, p.jump_window, p.blow_up_threshold, p.blow_up_radius)
     quality = concatenated((read_csv(Path(r["quality_csv"]), RUN_QUALITY_COLUMNS).assign(
         arm=r["arm"], seed=r["seed"]) for r in runs), PROBE_ADAM_QUALITY_COLUMNS)
-    out = Path(results_dir) / "probe"
+    out = plan.results_dir / "probe_adam"
     write_csv(out / "adam_cosine.csv", frame.to_dict("records"), PROBE_ADAM_COLUMNS)
     write_csv(out / "adam_quality.csv", quality.to_dict("records"), PROBE_ADAM_QUALITY_COLUMNS)
     summary = summarize_adam(frame)
     for arm, values in summary["arms"].items():  # a NaN ends a run early: say so
         values["diverged_at"] = {r["seed"]: r["diverged_at"] for r in runs if r["arm"] == arm}
-    source = (f"probe/adam_cosine.csv, probe/adam_quality.csv (tier {cfg.tier}, seeds "
-              f"{','.join(str(s) for s in p.seeds)}, {cfg.train.iterations} generator iterations)")
+    source = (f"probe_adam/adam_cosine.csv, probe_adam/adam_quality.csv (tier {cfg.tier}, "
+              f"seeds {seeds_text(p.seeds)}, {cfg.train.iterations} generator iterations)")
     summary["source"] = source  # what wgan_repro.claims names as the claims' source
-    summary["blow_up_radius"] = p.blow_up_radius  # the window the claims count negatives in
-    write_json(out / "adam_summary.json", summary)
+    write_json(out / "summary.json", summary)
     return summary
 
 
-# ---- probe noise ----------------------------------------------------------------------------------
-
-def run_probe_noise(cfg: DictConfig) -> dict[str, Any]:
-    """One arm (``probe.arm``: the control or one fixed noise std), one seed: the fig2
-    protocol (its snapshots are shared). ``cfg`` was validated when the job was planned
-    (validate_probe_noise)."""
-    from wgan_repro.experiments.fig2 import run_fig2
-
-    result = run_fig2(cfg, update_quality=False)  # the probe measures norms only
-    return {"arm": cfg.probe.arm, "seed": cfg.seed, "files": result["files"],
-            "diverged_at": result.get("diverged_at")}
 
 
-def summarize_noise(frame) -> dict[str, Any]:
-    """Per arm and snapshot (seed medians): the original-cost norm at d_iter 0 and over the
-    last 5% of D iterations, the orders of magnitude between them, the final accuracy."""
-    arms: dict[str, Any] = {}
-    for arm, group in frame.groupby("arm"):
-        accuracy = edge_medians(group, "d_accuracy")
-        for epoch, norms in edge_medians(group, "grad_norm_original").items():
-            start, last = norms["start"], norms["last"]
-            arms.setdefault(str(arm), {})[str(epoch)] = {
-                "grad_norm_original_start": start, "grad_norm_original_last": last,
-                "orders_decayed_from_start": math.log10(start / last),
-                "d_accuracy_last": accuracy[epoch]["last"]}
-    return {"arms": arms}
-
-
-def aggregate_noise(results_dir: Path, runs: list[dict[str, Any]], cfg: DictConfig
-                    ) -> dict[str, Any]:
-    """Every arm's and seed's fig2 CSVs into instance_noise.csv, summarised into
-    noise_summary.json; returns the summary. A seed whose DCGAN diverged has no snapshots in
-    any arm: it is left out, and said so."""
-    diverged = diverged_seeds(runs)
-    frame = concatenated((read_csv(Path(f), FIG2_COLUMNS).assign(arm=run["arm"])
-                          for run in runs if run["seed"] not in diverged for f in run["files"]),
-                         PROBE_NOISE_COLUMNS, ["arm", "epoch", "seed", "d_iter"])
-    out = Path(results_dir) / "probe"
-    write_csv(out / "instance_noise.csv", frame.to_dict("records"), PROBE_NOISE_COLUMNS)
-    summary = summarize_noise(frame)
-    summary["diverged_dcgan"] = {str(s): i for s, i in diverged.items()}
-    summary["noise_std"] = {str(arm): float(group["instance_noise_std"].max())
-                            for arm, group in frame.groupby("arm")}  # fixed per arm
-    noise_arms = [arm for arm in dict.fromkeys(run["arm"] for run in runs) if arm != NOISE_CONTROL]
-    summary["source"] = noise_source(cfg, noise_arms) + dcgan_left_out_note(diverged)
-    write_json(out / "noise_summary.json", summary)
-    return summary
-
-
-def noise_source(cfg: DictConfig, arms: list[str]) -> str:
-    """The claim's source: the CSV, the run, and each noise arm's overrides."""
-    noise = "; ".join(f"{arm}: {' '.join(cfg.probe.arms[arm])}" for arm in arms)
-    return (f"probe/instance_noise.csv (tier {cfg.tier}, seeds "
-            f"{','.join(str(s) for s in cfg.probe.seeds)}, {cfg.fig2.d_iters} D iterations; "
-            f"{noise})")
-
-
-def validate_probe_noise(cfg: DictConfig) -> None:
-    from wgan_repro.experiments.fig2 import validate_fig2
-
-    validate_probe(cfg, (NOISE_CONTROL,), extra_arms=True)
-    validate_fig2(cfg)
-    validate_noise_arm(cfg)
-
-
-def validate_noise_arm(cfg: DictConfig) -> None:
-    """One job's arm: the control has no noise, every other arm one fixed std for the whole
-    discriminator run (P1's prediction tested at one level, not through an annealing)."""
-    arm, o = cfg.probe.arm, cfg.objective
-    if arm not in cfg.probe.arms:
-        raise ConfigError(f"probe.arm must name one of probe.arms ({', '.join(cfg.probe.arms)}), "
-                          f"got {arm!r}")
-    std, final, anneal = (o.instance_noise_std, o.instance_noise_final_std,
-                          o.instance_noise_anneal_iters)
-    if arm == NOISE_CONTROL and (std > 0 or final > 0):
-        raise ConfigError(f"probe.arms.{arm} is the control: it must have no instance noise, got "
-                          f"objective.instance_noise_std={std}, instance_noise_final_std={final}")
-    fixed = anneal == 0 or final == std  # anneal_iters 0 keeps instance_noise_std throughout
-    if arm != NOISE_CONTROL and not (fixed and std > 0):
-        raise ConfigError(
-            f"probe.arms.{arm} must add one fixed noise std (objective.instance_noise_std > 0, "
-            "and instance_noise_final_std equal to it or instance_noise_anneal_iters=0), got "
-            f"{std} -> {final} over {anneal} D iterations")
-
-
-@dataclass(frozen=True)
-class Probe:
-    """What the `probe` verb needs of each probe: its arms, and the task functions."""
-    required_arms: tuple[str, ...]  # probe.arms must define these ...
-    extra_arms: bool  # ... and at least one more (noise: one per std), or only these (adam)
-    validate: Callable[[DictConfig], None]  # one composed job
-    run: Callable[[DictConfig], dict[str, Any]]  # one job: an arm and a seed
-    aggregate: Callable[[Path, list[dict[str, Any]], DictConfig], dict[str, Any]]
-
-    def arms(self, cfg: DictConfig) -> tuple[str, ...]:
-        """The arms to run, checked: the required ones first, then the others in config order."""
-        validate_probe(cfg, self.required_arms, self.extra_arms)
-        return self.required_arms + tuple(a for a in cfg.probe.arms if a not in self.required_arms)
-
-
-PROBES = {
-    "adam": Probe(ADAM_ARMS, False, validate_probe_adam, run_probe_adam, aggregate_adam),
-    "noise": Probe((NOISE_CONTROL,), True, validate_probe_noise, run_probe_noise,
-                   aggregate_noise),
-}
+def plan(user: list[str]) -> Plan:
+    """One job per arm (adam, rmsprop) and seed."""
+    return plan_arms("probe_adam", user, ADAM_ARMS, False, validate_probe_adam)
