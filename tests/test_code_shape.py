@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from wgan_repro import registry
+
 PACKAGE = Path(__file__).resolve().parent.parent / "wgan_repro"
 MAX_FUNCTION_LINES = 80  # a function longer than a screen is two functions
 
@@ -62,9 +64,31 @@ def test_no_import_cycle():
     assert not cycles, cycles
 
 
+MAX_FILE_LINES = 600  # a module longer than this holds two layers
+
+
+def test_no_module_is_longer_than_600_lines():
+    long = [f"{p.relative_to(PACKAGE.parent)}: {n} lines" for p in sorted(PACKAGE.rglob("*.py"))
+            if (n := len(p.read_text().splitlines())) > MAX_FILE_LINES]
+    assert not long, long
+
+
+def test_experiments_do_not_import_the_claims():
+    """The flow is experiments -> files -> claims -> plots: an experiment writes its tables and
+    never reads a verdict (table shaping they share lives in stats.py)."""
+    trees = modules()
+    judging = {n for n in trees if n.startswith("wgan_repro.claims")} | {"wgan_repro.verdicts"}
+    offenders = {name: sorted(imports_of(tree, set(trees)) & judging)
+                 for name, tree in trees.items() if name.startswith("wgan_repro.experiments")}
+    assert not {k: v for k, v in offenders.items() if v}, offenders
+
+
 @pytest.mark.parametrize("module", ["wgan_repro.plots", "wgan_repro.report", "wgan_repro.stats",
                                     "wgan_repro.report_markdown", "wgan_repro.report_pdf",
-                                    "wgan_repro.aggregate"])
+                                    "wgan_repro.aggregate", "wgan_repro.registry",
+                                    "wgan_repro.claims", "wgan_repro.verdicts",
+                                    *(f"wgan_repro.{layer}.{name}" for layer in ("plots", "claims")
+                                      for name in registry.EXPERIMENTS)])
 def test_plotting_and_the_report_import_no_torch(module):
     # Re-plotting and reporting read CSVs only: they must work (and start fast) without torch.
     code = f"import sys, {module}; sys.exit('torch' in sys.modules)"
