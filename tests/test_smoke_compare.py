@@ -44,3 +44,26 @@ def test_a_missing_or_new_file_and_a_new_column_are_named(folders):
     problems = smoke_compare.compare(before, after)
     assert "only before: fig2/old.csv" in problems and "only after: fig2/new.csv" in problems
     assert any(p.startswith("fig2/grad_norms.csv") for p in problems)
+
+
+def test_renames_made_on_purpose_compare_equal_and_numbers_still_count(tmp_path):
+    """Issue #22 moved probe/ to probe_adam/ and probe_noise/, renamed ablate's objective column
+    to arm and fig2.probe_steps to fig2.update_steps: the BEFORE folder is read under the new
+    names, and a number that moved is still named."""
+    before, after = tmp_path / "before", tmp_path / "after"
+    for folder in (before, after):
+        (folder / "ablate").mkdir(parents=True)
+    (before / "probe").mkdir()
+    (after / "probe_adam").mkdir()
+    (before / "probe" / "adam_cosine.csv").write_text("arm,step_cosine\nadam,0.5\n")
+    (after / "probe_adam" / "adam_cosine.csv").write_text("arm,step_cosine\nadam,0.5\n")
+    (before / "ablate" / "metrics.csv").write_text("variant,objective,fcd\nmlp,gan,3.0\n")
+    (after / "ablate" / "metrics.csv").write_text("variant,arm,fcd\nmlp,gan,3.0\n")
+    (before / "claims.csv").write_text('rule,source\n"takes fig2.probe_steps steps",'
+                                       'probe/adam_cosine.csv (tier smoke)\n')
+    (after / "claims.csv").write_text('rule,source\n"takes fig2.update_steps steps",'
+                                      'probe_adam/adam_cosine.csv (tier smoke)\n')
+    assert smoke_compare.compare(before, after) == []
+    (after / "ablate" / "metrics.csv").write_text("variant,arm,fcd\nmlp,gan,3.5\n")
+    (problem,) = smoke_compare.compare(before, after)
+    assert problem.startswith("ablate/metrics.csv")
