@@ -5,6 +5,7 @@ run_main``)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import warnings
@@ -19,8 +20,25 @@ from wgan_repro import cli, hydra_runner
 
 @pytest.fixture(autouse=True)
 def _few_threads():
-    # Two cores in CI: keep every test on one thread set-up, and deterministic.
-    torch.set_num_threads(2)
+    # Two cores in CI: one thread a worker when pytest-xdist runs two, else two.
+    torch.set_num_threads(1 if os.environ.get("PYTEST_XDIST_WORKER") else 2)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_digits_classifier_per_session(tmp_path_factory):
+    """Experiments train the digits classifier once per results folder (~9 s on 2 cores) and
+    every test has its own folder: share one cache for the session instead. Its key is the
+    data config and the fixed recipe, so each test gets the classifier it would have trained
+    (tests/test_metrics.py trains and caches it for real)."""
+    from wgan_repro import metrics
+    from wgan_repro.experiments import quality
+
+    folder = tmp_path_factory.mktemp("classifier_cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(quality, "load_or_train_classifier",
+                      lambda data, data_cfg, _: metrics.load_or_train_classifier(data, data_cfg,
+                                                                                 folder))
+        yield
 
 
 def _smoke(results_dir: Path, *overrides: str):

@@ -82,6 +82,7 @@ def test_a_two_seed_sweep_runs_in_parallel_processes_and_is_aggregated(
     assert (results / "fig2" / "fig2_grad_norm_original.pdf").is_file()
 
 
+@pytest.mark.slow  # joblib worker processes: ~12 s each on 2 cores
 def test_the_launcher_does_not_change_the_numbers(monkeypatch, capsys, tmp_path):
     """Same seeds and thread count in-process and in joblib workers: identical CSVs."""
     for launcher in ("basic", "joblib"):
@@ -91,6 +92,7 @@ def test_the_launcher_does_not_change_the_numbers(monkeypatch, capsys, tmp_path)
     pd.testing.assert_frame_equal(_grad_norms(tmp_path / "basic"), _grad_norms(tmp_path / "joblib"))
 
 
+@pytest.mark.slow  # joblib worker processes: ~12 s each on 2 cores
 def test_seeds_times_a_parameter_sweep_runs_four_jobs(monkeypatch, capsys, tmp_path):
     """The issue's acceptance command: 2 seeds x 2 learning rates = 4 jobs, one results
     folder per sweep point, each aggregating its two seeds."""
