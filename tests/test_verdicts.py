@@ -117,3 +117,55 @@ def test_verdicts_import_neither_pandas_nor_torch():
     code = ("import sys, wgan_repro.verdicts, wgan_repro.claims; "
             "sys.exit(sum(m in sys.modules for m in ('torch', 'pandas')))")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+# ---- every seed judged (issue #23) -----------------------------------------------------------------
+def _seeds(part: str, values, comparison=">=", threshold=1.0):
+    return [verdicts.measured(part, seed, "orders decayed", v, comparison, threshold)
+            for seed, v in enumerate(values)]
+
+
+def test_every_seed_passing_every_part_with_three_seeds_is_reproduced():
+    values = _seeds("epoch 1", [1.0, 2.0, 3.0]) + _seeds("epoch 20", [1.5, 1.2, 4.0])
+    assert verdicts.seed_verdict(values) == verdicts.Outcome(verdicts.REPRODUCED)
+
+
+def test_one_part_no_seed_passes_is_not_reproduced_and_says_what_was_measured():
+    values = _seeds("epoch 1", [2.0, 2.0, 2.0]) + _seeds("epoch 25", [0.5, 0.25, 0.9])
+    outcome = verdicts.seed_verdict(values)
+    assert outcome.verdict == verdicts.NOT_REPRODUCED
+    assert outcome.reason == ("epoch 25: orders decayed seeds 0, 1, 2: 0.5, 0.25, 0.9 "
+                              "(needs >= 1); 0 of 3 seeds pass")
+
+
+def test_a_split_is_inconclusive_with_k_of_n_seeds():
+    outcome = verdicts.seed_verdict(_seeds("epoch 20", [4.04, 4.71, 5.09], ">=", 5.0))
+    assert outcome.verdict == verdicts.INCONCLUSIVE
+    assert outcome.reason.startswith("1 of 3 seeds pass every part; epoch 20: orders decayed "
+                                     "seeds 0, 1, 2: 4.04, 4.71, 5.09 (needs >= 5); 1 of 3")
+
+
+@pytest.mark.parametrize("values", [[2.0, 2.0], [0.1, 0.2]])
+def test_fewer_than_three_seeds_decide_nothing(values):
+    outcome = verdicts.seed_verdict(_seeds("epoch 1", values))
+    assert outcome.verdict == verdicts.INCONCLUSIVE and "2 seeds (needs >= 3)" in outcome.reason
+    assert verdicts.seed_verdict(_seeds("θ grid", values), min_seeds=1).verdict != \
+        verdicts.INCONCLUSIVE  # a claim that needs one run is decided by it
+
+
+def test_unmeasured_seeds_block_reproduced_and_not_reproduced():
+    values = _seeds("run", [2.0, 2.0]) + [verdicts.unmeasured("run", 2, "orders decayed", ">= 1",
+                                                                "the run did not train")]
+    outcome = verdicts.seed_verdict(values)
+    assert outcome.verdict == verdicts.INCONCLUSIVE
+    assert "not judged where the run did not train" in outcome.reason
+    failing = _seeds("run", [0.2, 0.3]) + [verdicts.measured("run", 2, "x", float("nan"), ">=", 1)]
+    assert verdicts.seed_verdict(failing).verdict == verdicts.INCONCLUSIVE
+
+
+def test_describe_gives_the_median_and_every_seed():
+    values = _seeds("epoch 20", [4.71, 4.04, 4.95])
+    assert verdicts.describe(values) == "epoch 20: orders decayed 4.71 (seeds 0, 1, 2: 4.71, 4.04, 4.95)"
+    assert values[0].row("p1") == {"claim_id": "p1", "part": "epoch 20", "seed": 0,
+                                   "statistic": "orders decayed", "value": 4.71,
+                                   "threshold": ">= 1", "passes": True}

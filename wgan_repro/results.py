@@ -150,6 +150,17 @@ CLAIMS_COLUMNS = (
     "source",  # the files and run behind the measurement
 )
 VERDICTS = ("reproduced", "not reproduced", "inconclusive")
+# results/claims_seeds.csv: what every verdict was judged from, one row per claim, part and seed
+# (wgan_repro.verdicts.SeedValue). claims.csv, summary.json and the figures quote these values.
+CLAIMS_SEEDS_COLUMNS = (
+    "claim_id",
+    "part",  # the snapshot, run or arm the rule checks separately ("epoch 20", "wgan_mlp", ...)
+    "seed",
+    "statistic",  # what was measured, in words
+    "value",  # its value (empty: not measured)
+    "threshold",  # what the rule requires of it, e.g. ">= 1"
+    "passes",  # True | False | empty (not measured, or its precondition not met)
+)
 
 # results/timings.csv: one row per experiment verb, its last complete run (the report reads it).
 TIMINGS_COLUMNS = (
@@ -332,6 +343,21 @@ def update_claims(results_dir: Path, experiment: str, claims: Sequence[dict]) ->
             old = pd.read_csv(path, keep_default_na=False, dtype=str)
             kept = old[old["experiment"] != experiment].to_dict("records")
         write_csv(path, kept + rows, CLAIMS_COLUMNS)
+    return path
+
+
+def update_claims_seeds(results_dir: Path, claim_ids: Sequence[str], rows: Sequence[dict]
+                        ) -> Path:
+    """Replace the rows of these claims in results/claims_seeds.csv, keeping every other row."""
+    import pandas as pd
+
+    path = Path(results_dir) / "claims_seeds.csv"
+    with locked(path.with_name(".claims_seeds.csv.lock"), str(path)):  # read-modify-write
+        kept = []
+        if path.exists():
+            old = pd.read_csv(path, keep_default_na=False, dtype=str)
+            kept = old[~old["claim_id"].isin(list(claim_ids))].to_dict("records")
+        write_csv(path, kept + list(rows), CLAIMS_SEEDS_COLUMNS)
     return path
 
 

@@ -75,17 +75,23 @@ def _judge(experiment: registry.Experiment) -> Callable[[Path], list[Claim]]:
 
 
 def judge_and_write(results_dir: Path, name: str) -> list[dict[str, str]]:
-    """Judge one experiment from its files, replace its rows of claims.csv, and keep the claims
-    in its summary.json too (when that summary exists); returns the rows."""
-    from wgan_repro.results import update_claims, write_json
+    """Judge one experiment from its files, replace its rows of claims.csv and of
+    claims_seeds.csv (what each verdict was judged from), and keep both in its summary.json too
+    (when that summary exists); returns the claims.csv rows."""
+    from wgan_repro.results import update_claims, update_claims_seeds, write_json
 
     experiment = registry.get(name)
-    rows = [claim.row() for claim in _judge(experiment)(Path(results_dir))]
+    judged = _judge(experiment)(Path(results_dir))
+    rows = [claim.row() for claim in judged]
+    seed_rows = [row for claim in judged for row in claim.seed_rows()]
     update_claims(Path(results_dir), experiment.name, rows)
+    ids = {c.claim_id for c in judged} | {c.claim_id for c in _module_claims(experiment)}
+    update_claims_seeds(Path(results_dir), sorted(ids), seed_rows)
     summary_path = Path(results_dir) / experiment.folder / SUMMARY
     if summary_path.exists():
         summary = read_json(summary_path)
         summary["claims"] = rows
+        summary["claims_seeds"] = seed_rows
         write_json(summary_path, summary)
     return rows
 
@@ -101,8 +107,10 @@ def rejudge(results_dir: Path) -> dict[str, list[dict[str, str]]]:
 def all_claims() -> tuple[Claim, ...]:
     """Every claim of every registered experiment, in registry order (each judge's module
     lists its claims as CLAIMS, in claims.csv's order)."""
-    out: list[Claim] = []
-    for experiment in registry.EXPERIMENTS.values():
-        module = importlib.import_module(_judge(experiment).__module__)
-        out.extend(getattr(module, "CLAIMS", ()))
-    return tuple(out)
+    return tuple(c for experiment in registry.EXPERIMENTS.values()
+                 for c in _module_claims(experiment))
+
+
+def _module_claims(experiment: registry.Experiment) -> tuple[Claim, ...]:
+    """The claims its judge's module declares (CLAIMS), judged or not this time."""
+    return tuple(getattr(importlib.import_module(_judge(experiment).__module__), "CLAIMS", ()))
