@@ -87,6 +87,7 @@ def test_experiments_do_not_import_the_claims():
                                     "wgan_repro.report_markdown", "wgan_repro.report_pdf",
                                     "wgan_repro.aggregate", "wgan_repro.registry",
                                     "wgan_repro.claims", "wgan_repro.verdicts",
+                                    "wgan_repro.plots.claims",
                                     *(f"wgan_repro.{layer}.{name}" for layer in ("plots", "claims")
                                       for name in registry.EXPERIMENTS)])
 def test_plotting_and_the_report_import_no_torch(module):

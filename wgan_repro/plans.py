@@ -231,6 +231,7 @@ def conclude(experiment: Experiment, plan: Plan, runs: list, launched: Launched 
     if experiment.judge is None:
         return aggregate(plan, runs)
     from wgan_repro import claims
+    from wgan_repro.plots import claims as claims_figure
     from wgan_repro.results import experiment_lock
 
     with experiment_lock(plan.results_dir, experiment.name):
@@ -238,6 +239,7 @@ def conclude(experiment: Experiment, plan: Plan, runs: list, launched: Launched 
         save_config(experiment, plan)  # before judging: a judge may read its settings
         summary["claims"] = claims.judge_and_write(plan.results_dir, experiment.name)
         resolve(experiment.figures)(plan.results_dir / experiment.folder)
+        claims_figure.draw(plan.results_dir)  # every claim on every seed, this one's new ones
         if launched is not None:
             save_timing(experiment, plan, launched)
     return summary
@@ -269,10 +271,12 @@ def save_timing(experiment: Experiment, plan: Plan, launched: Launched) -> None:
     import torch
 
     from wgan_repro.results import update_timings
+    from wgan_repro.runtime import cpu_model, run_precision
 
     update_timings(plan.results_dir, {
         "experiment": experiment.name, "command": launched.command, "tier": plan.cfg.tier,
         "launcher": launched.launcher, "seeds": seeds_text(plan.seeds), "jobs": len(plan.jobs),
         "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "wall_s": round(launched.wall_s, 1), "python_version": platform.python_version(),
-        "torch_version": torch.__version__, "device": device_name(plan.cfg)})
+        "torch_version": torch.__version__, "device": device_name(plan.cfg),
+        "cpu_model": cpu_model(), "precision": run_precision(plan.cfg)})

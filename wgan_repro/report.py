@@ -185,12 +185,16 @@ def remove_stale_pngs(results_dir: Path, keep: set[Path]) -> None:
             png.unlink()
 
 
-def render_figures(results_dir: Path, experiments: list[ExperimentFiles]) -> list[Path]:
+def render_figures(results_dir: Path, experiments: list[ExperimentFiles],
+                   overview_figures: list[doc.Figure]) -> tuple[list[Path], list[doc.Figure]]:
+    """Every figure's pages as PNGs: the overview's (claims.pdf) and each experiment's."""
+    overview_figures = [render_figure(results_dir, f) for f in overview_figures]
     for experiment in experiments:
         experiment.figures = [render_figure(results_dir, f) for f in experiment.figures]
-    pngs = [png for e in experiments for f in e.figures for png in f.pngs]
+    pngs = [png for f in overview_figures for png in f.pngs]
+    pngs += [png for e in experiments for f in e.figures for png in f.pngs]
     remove_stale_pngs(results_dir, set(pngs))
-    return pngs
+    return pngs, overview_figures
 
 
 # ---------------------------------------------------------------------------- shared text
@@ -267,9 +271,11 @@ def machine_versions() -> list[tuple[str, str]]:
     return rows
 
 
-def recorded_environments(experiments: list[ExperimentFiles]) -> list[tuple[str, str, str, str]]:
-    return [(e.name, e.timing.get("python_version") or "?", e.timing.get("torch_version") or "?",
-             e.timing.get("device") or "?") for e in experiments if e.timing]
+def recorded_environments(experiments: list[ExperimentFiles]) -> list[tuple[str, ...]]:
+    """Per experiment with a timing: Python, torch, device, CPU and precision ("?" where a
+    timings.csv of an older version did not record them)."""
+    keys = ("python_version", "torch_version", "device", "cpu_model", "precision")
+    return [(e.name, *(e.timing.get(k) or "?" for k in keys)) for e in experiments if e.timing]
 
 
 TIME_HEADER = ("experiment", "command", "tier", "launcher", "seeds", "jobs", "wall time",
@@ -347,8 +353,9 @@ def environment(experiments: list[ExperimentFiles]) -> list[doc.Block]:
         doc.para("Recorded with the results (timings.csv):" if recorded else
                  "Recorded with the results: not recorded (no timings.csv).")]
     if recorded:
-        blocks.append(doc.Table(("experiment", "Python", "torch", "device"),
-                                tuple(_cells(*row) for row in recorded)))
+        blocks.append(doc.Table(("experiment", "Python", "torch", "device", "CPU", "precision"),
+                                tuple(_cells(*row) for row in recorded),
+                                (0.14, 0.1, 0.12, 0.12, 0.4, 0.12)))
     return [*blocks, doc.para("This machine, which built the report:"),
             doc.Table(("package", "version"), tuple(_cells(*r) for r in machine_versions()),
                       (0.25, 0.75))]
@@ -365,7 +372,7 @@ def time_blocks(experiments: list[ExperimentFiles], timings: dict | None) -> lis
 
 
 def overview(results_dir: Path, experiments: list[ExperimentFiles], claims: list[dict],
-             timings: dict | None, built: str) -> doc.Section:
+             timings: dict | None, built: str, figures: list[doc.Figure]) -> doc.Section:
     present = [e.name for e in experiments if e.present]
     absent = [e.name for e in experiments if not e.present]
     contents: list[doc.Inline] = []
@@ -383,6 +390,8 @@ def overview(results_dir: Path, experiments: list[ExperimentFiles], claims: list
         doc.para(f"{len(claims)} claims: {verdict_counts(claims)}."),
         claims_overview(claims, claim_anchors(experiments)) if claims else
         doc.para("No claims recorded."),
+        *([doc.para("Every claim on every seed (claims.pdf, from claims_seeds.csv):"), *figures]
+          if figures else []),
         *time_blocks(experiments, timings)])
 
 
@@ -431,9 +440,11 @@ def experiment_section(experiment: ExperimentFiles) -> doc.Section:
 
 
 def document(results_dir: Path, experiments: list[ExperimentFiles], claims: list[dict],
-             timings: dict | None, built: str) -> list[doc.Section]:
-    """The whole report as data, which REPORT.md and report.pdf both render."""
-    return [overview(results_dir, experiments, claims, timings, built),
+             timings: dict | None, built: str, figures: list[doc.Figure] = ()
+             ) -> list[doc.Section]:
+    """The whole report as data, which REPORT.md and report.pdf both render; ``figures`` are
+    the overview's (claims.pdf), the report's first figure."""
+    return [overview(results_dir, experiments, claims, timings, built, list(figures)),
             *(experiment_section(e) for e in experiments)]
 
 
@@ -455,9 +466,13 @@ def build_report(results_dir: Path) -> dict:
     if not claims and not any(e.present for e in experiments):
         raise _no_results(results_dir, "claims.csv has no rows and no experiment has figures")
 
-    pngs = render_figures(results_dir, experiments)
+    from wgan_repro.plots import claims as claims_figure
+
+    drawn = claims_figure.draw(results_dir)  # every claim on every seed, from the CSVs
+    overview_figures = [doc.Figure("claims", drawn.relative_to(results_dir))] if drawn else []
+    pngs, overview_figures = render_figures(results_dir, experiments, overview_figures)
     built = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    sections = document(results_dir, experiments, claims, timings, built)
+    sections = document(results_dir, experiments, claims, timings, built, overview_figures)
     markdown = results_dir / "REPORT.md"
     write_text(markdown, report_markdown.render(sections))
     pdf = results_dir / "report.pdf"

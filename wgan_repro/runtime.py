@@ -5,6 +5,7 @@ discriminator runs."""
 from __future__ import annotations
 
 from contextlib import contextmanager
+from pathlib import Path
 
 import torch
 from omegaconf import DictConfig
@@ -32,6 +33,20 @@ def setup_runtime(cfg: DictConfig) -> torch.device:
 def run_precision(cfg: DictConfig) -> str:
     """train.precision resolved for the device this config runs on."""
     return precision.resolve(cfg.train.precision, select_device(cfg.device))
+
+
+def cpu_model() -> str:
+    """The processor's name ("AMD EPYC 9B14", "Intel(R) Xeon(R) ..."), recorded with every time:
+    the same job runs several times faster on one CPU than on another."""
+    import platform
+
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
 
 
 def make_optimizer(cfg, params) -> torch.optim.Optimizer:
