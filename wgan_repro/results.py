@@ -174,6 +174,8 @@ TIMINGS_COLUMNS = (
     "wall_s",  # seconds from launch to aggregated results
     "python_version", "torch_version",  # the environment the jobs ran in
     "device",  # cpu | cuda (<name>) | mps
+    "cpu_model",  # the processor the time was taken on (speeds differ 2.5-3.7x between CPUs)
+    "precision",  # fp32 | bf16, as train.precision resolved on that machine
 )
 # Columns renamed since an older version wrote them (old -> new): read_csv still reads those
 # files. ablate/metrics.csv called its arm column "objective" (curve.csv keeps its own).
