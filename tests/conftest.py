@@ -17,11 +17,16 @@ import torch
 
 from wgan_repro import cli, hydra_runner
 
+# Two cores in CI: one thread a worker when pytest-xdist runs two, else two. Set at import
+# too: module- and session-scoped fixtures run before any function-scoped one, and a run made
+# on another thread count sums in another order (and then differs in the last bits).
+THREADS = 1 if os.environ.get("PYTEST_XDIST_WORKER") else 2
+torch.set_num_threads(THREADS)
+
 
 @pytest.fixture(autouse=True)
 def _few_threads():
-    # Two cores in CI: one thread a worker when pytest-xdist runs two, else two.
-    torch.set_num_threads(1 if os.environ.get("PYTEST_XDIST_WORKER") else 2)
+    torch.set_num_threads(THREADS)  # a test may have changed it
 
 
 @pytest.fixture(scope="session", autouse=True)

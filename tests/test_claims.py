@@ -13,7 +13,7 @@ import re
 import pandas as pd
 import pytest
 from test_claims_ablate import ABLATE_COLUMNS, DIVERGED, MLP_GAN, MLP_WGAN, NO_BN_WGAN, ablate_frame, run
-from test_claims_curve import FALLING_EMD, TRACKING, curve_tables, js_curve
+from test_claims_curve import FALLING_EMD, TRACKING, js_curve, three
 from test_claims_fig2 import fig2_frame, orders, update_frame
 from test_claims_probe_noise import noise_frame
 from test_claims_toy import TOLERANCE, TOY_PASS
@@ -27,21 +27,21 @@ from wgan_repro.claims import toy as toy_claims
 from wgan_repro.verdicts import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
 
 
+# ==== the file layer ===============================================================================
 def _verdict(result) -> str:
-    outcome, measured = result
+    outcome, measured, *_ = result
     assert isinstance(measured, str)
     return outcome.verdict
 
 
-# ==== the file layer ===============================================================================
 def _write_toy(results_dir, summary=None):
     (results_dir / "toy").mkdir(parents=True, exist_ok=True)
     (results_dir / "toy" / "summary.json").write_text(json.dumps(summary or TOY_PASS))
 
 
 def _write_curve(results_dir):
-    curve, quality = curve_tables({"wgan_dcgan": (TRACKING, FALLING_EMD),
-                                   "wgan_mlp": (TRACKING, FALLING_EMD)})
+    curve, quality = three({"wgan_dcgan": (TRACKING, FALLING_EMD),
+                            "wgan_mlp": (TRACKING, FALLING_EMD)})
     results.write_csv(results_dir / "curve" / "curve.csv", curve.to_dict("records"),
                       results.CURVE_COLUMNS)
     results.write_csv(results_dir / "curve" / "quality.csv", quality.to_dict("records"),
@@ -128,11 +128,12 @@ def test_every_claim_has_an_id_a_quote_and_a_rule():
 def test_rule_p2_fig4_js_constant_estimate_counts_as_no_correlation():
     # "stays constant": a flat estimate has no rank correlation with a quality that changes
     flat = js_curve([0.0] * 5)
-    curve, quality = curve_tables({"gan_dcgan": (flat, FALLING_EMD), "gan_mlp": (flat, FALLING_EMD)})
-    outcome, measured = curve_claims.rule_p2_fig4_js(curve, quality)
-    assert outcome.verdict == REPRODUCED and "gan_dcgan/s0: 0.00" in measured
+    curve, quality = three({"gan_dcgan": (flat, FALLING_EMD), "gan_mlp": (flat, FALLING_EMD)})
+    outcome, measured, values = curve_claims.rule_p2_fig4_js(curve, quality)
+    assert outcome.verdict == REPRODUCED
+    assert {v.value for v in values if "Spearman" in v.part} == {0.0}
     # ... but a quality that does not change leaves the correlation undefined: no verdict
-    curve, quality = curve_tables({"gan_dcgan": (flat, [1.0] * 5), "gan_mlp": (flat, [1.0] * 5)})
+    curve, quality = three({"gan_dcgan": (flat, [1.0] * 5), "gan_mlp": (flat, [1.0] * 5)})
     assert _verdict(curve_claims.rule_p2_fig4_js(curve, quality)) == INCONCLUSIVE
 
 
@@ -145,14 +146,16 @@ def _only_divergence(frame, arm: str, seed: int):
 def test_a_wgan_run_that_diverged_before_any_evaluation_is_scored_not_missing():
     fig6 = _only_divergence(ablate_frame("no_bn", [NO_BN_WGAN, NO_BN_WGAN, DIVERGED],
                                          [run(1000.0)] * 3), "wgan", 2)
-    outcome, measured = ablate_claims.rule_p2_fig6(fig6)
-    assert outcome.verdict == REPRODUCED and "diverged 1 / 0" in measured
+    outcome, measured, _ = ablate_claims.rule_p2_fig6(fig6)
+    # seed 2's WGAN diverged: scored worst, it fails its parts (a split), it is not left out
+    assert outcome.verdict == INCONCLUSIVE and "2 of 3 seeds pass" in outcome.reason
+    assert "diverged 1 / 0" in measured
     fig7 = _only_divergence(ablate_frame("mlp", [DIVERGED] * 3, [MLP_GAN] * 3), "wgan", 0)
     assert _verdict(ablate_claims.rule_p2_fig7(fig7)) == NOT_REPRODUCED  # a diverged WGAN fails its half
 
 
 def test_rule_p2_fig7_diverged_gan_runs_show_no_collapse():
-    outcome, _ = ablate_claims.rule_p2_fig7(ablate_frame("mlp", [MLP_WGAN] * 3, [DIVERGED] * 3))
+    outcome, _, _ = ablate_claims.rule_p2_fig7(ablate_frame("mlp", [MLP_WGAN] * 3, [DIVERGED] * 3))
     assert outcome.verdict == INCONCLUSIVE and "GAN KL" in outcome.reason
 
 
