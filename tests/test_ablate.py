@@ -13,6 +13,7 @@ from wgan_repro import hydra_runner
 from wgan_repro.experiments import ablate
 from wgan_repro.metrics import DigitsClassifier
 from wgan_repro.results import ABLATE_COLUMNS
+from wgan_repro.verdicts import MIN_SEEDS
 
 
 def _plan(tmp_path, variant):
@@ -54,8 +55,12 @@ def test_ablate_writes_the_promised_files(smoke_ablate):
     claims = pd.read_csv(tmp_path / "results" / "claims.csv")
     assert list(claims["experiment"]) == ["ablate"]
     assert claims["claim_id"].tolist() == ["p2_fig6_no_bn_gan_fails"]
-    assert claims["verdict"].tolist() == ["inconclusive"]  # one seed < claims.MIN_SEEDS
-    assert "seeds per arm" in claims["reason"].iloc[0]
+    assert claims["verdict"].tolist() == ["inconclusive"]  # one seed < verdicts.MIN_SEEDS
+    assert f"1 seed (needs >= {MIN_SEEDS})" in claims["reason"].iloc[0]
+    seeds = pd.read_csv(tmp_path / "results" / "claims_seeds.csv")
+    assert set(seeds["part"]) == {"WGAN final/first FCD", "WGAN classes", "GAN FCD / WGAN FCD"}
+    assert set(seeds["seed"]) == {0} and (seeds["claim_id"] == "p2_fig6_no_bn_gan_fails").all()
+    assert len(on_disk["claims_seeds"]) == len(seeds)
 
 
 def test_a_second_variant_keeps_the_first(smoke_ablate):

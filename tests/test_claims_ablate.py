@@ -1,22 +1,22 @@
-"""wgan_repro.claims.ablate: P2 Figures 5-7 (ablate)'s rules at and just past their thresholds on small
-hand-built tables; thresholds come from the module's named constants, never literal numbers."""
+"""wgan_repro.claims.ablate: P2 Figures 5-7 (ablate)'s rules, judged seed by seed (the same seed in
+both arms is one seed pair), at and just past their thresholds on small hand-built tables;
+thresholds come from the module's named constants, never literal numbers."""
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from wgan_repro import results, stats
 from wgan_repro.claims import ablate as ablate_claims
-from wgan_repro.verdicts import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
+from wgan_repro.verdicts import INCONCLUSIVE, MIN_SEEDS, NOT_REPRODUCED, REPRODUCED, SEED_RULE
 
 
 def _verdict(result) -> str:
-    outcome, measured = result
-    assert isinstance(measured, str)
+    outcome, measured, values = result
+    assert isinstance(measured, str) and all(v.seed >= 0 for v in values)
     return outcome.verdict
 
 
@@ -72,113 +72,215 @@ def test_ablate_runs_reads_the_last_evaluation_and_the_first_fcd():
     assert stats.ablate_runs(ablate_frame("dcgan", [run()], [run()]), "mlp") == {}
 
 
-def test_rule_p2_fig5_thresholds():
-    def verdict(gan_fcd: float, classes: float = ablate_claims.COMPARABLE_MIN_CLASSES, seeds: int = 3):
-        frame = ablate_frame("dcgan", [run(10.0, classes=classes)] * seeds, [run(gan_fcd)] * seeds)
-        return ablate_claims.rule_p2_fig5(frame)[0]
+# ---- p2_fig5_dcgan_both_work ------------------------------------------------------------------------
+def _fig5(gan_fcds, classes=ablate_claims.COMPARABLE_MIN_CLASSES, wgan_fcd=10.0):
+    """One seed per GAN FCD, each paired with a WGAN of FCD ``wgan_fcd``."""
+    gans = [g if isinstance(g, dict) else run(g) for g in gan_fcds]
+    return ablate_claims.rule_p2_fig5(ablate_frame(
+        "dcgan", [run(wgan_fcd, classes=classes)] * len(gans), gans))
 
-    assert verdict(10.0 * ablate_claims.COMPARABLE_FCD_RATIO).verdict == REPRODUCED
-    assert "FCDs within" in verdict(10.0 * ablate_claims.COMPARABLE_FCD_RATIO * 1.01).reason
-    assert verdict(10.0 * ablate_claims.COMPARABLE_FCD_RATIO * 1.01).verdict == NOT_REPRODUCED
-    assert verdict(10.0, classes=ablate_claims.COMPARABLE_MIN_CLASSES - 1).verdict == NOT_REPRODUCED
-    few = verdict(10.0, seeds=ablate_claims.MIN_SEEDS - 1)
-    assert few.verdict == INCONCLUSIVE
-    assert few.reason.startswith(f"precondition not met: >= {ablate_claims.MIN_SEEDS} seeds per arm")
+
+def test_rule_p2_fig5_every_seed_pair_at_the_thresholds_is_reproduced():
+    limit = ablate_claims.COMPARABLE_FCD_RATIO
+    outcome, measured, values = _fig5([10.0 * limit, 10.0 / limit, 10.0])  # larger / smaller
+    assert outcome.verdict == REPRODUCED
+    assert [(v.part, v.seed) for v in values[:3]] == [
+        ("FCD ratio (larger / smaller)", 0), ("WGAN classes", 0), ("GAN classes", 0)]
+    assert values[0].threshold == f"<= {limit:g}" and values[1].threshold == (
+        f">= {ablate_claims.COMPARABLE_MIN_CLASSES}")
+    assert measured.startswith(f"FCD ratio (larger / smaller): ratio of the final FCDs {limit:g} "
+                               f"(seeds 0, 1, 2: {limit:g}, {limit:g}, 1)")
+    assert "runs diverged 0 / 0 (WGAN / GAN, of 3 / 3 seeds)" in measured
+
+
+def test_rule_p2_fig5_no_seed_pair_past_a_threshold_is_not_reproduced():
+    past = 10.0 * ablate_claims.COMPARABLE_FCD_RATIO * 1.01
+    outcome, _, _ = _fig5([past] * 3)
+    assert outcome.verdict == NOT_REPRODUCED and outcome.reason == (
+        "FCD ratio (larger / smaller): ratio of the final FCDs seeds 0, 1, 2: 2.02, 2.02, 2.02 "
+        f"(needs <= {ablate_claims.COMPARABLE_FCD_RATIO:g}); 0 of 3 seeds pass")
+    outcome, _, _ = _fig5([10.0] * 3, classes=ablate_claims.COMPARABLE_MIN_CLASSES - 1)
+    assert outcome.verdict == NOT_REPRODUCED
+    assert outcome.reason.startswith("WGAN classes: digit classes covered seeds 0, 1, 2: 8, 8, 8 "
+                                     f"(needs >= {ablate_claims.COMPARABLE_MIN_CLASSES})")
+
+
+def test_rule_p2_fig5_a_split_and_too_few_seeds_are_inconclusive():
+    past = 10.0 * ablate_claims.COMPARABLE_FCD_RATIO * 1.01
+    outcome, _, _ = _fig5([10.0, past, 10.0])
+    assert outcome.verdict == INCONCLUSIVE
+    assert outcome.reason.startswith("2 of 3 seeds pass every part; FCD ratio")
+    outcome, _, _ = _fig5([10.0] * (MIN_SEEDS - 1))
+    assert outcome.verdict == INCONCLUSIVE
+    assert outcome.reason.startswith(f"{MIN_SEEDS - 1} of {MIN_SEEDS - 1} seeds pass every part; "
+                                     f"{MIN_SEEDS - 1} seeds (needs >= {MIN_SEEDS})")
+
+
+def test_rule_p2_fig5_a_seed_in_one_arm_only_is_not_judged():
+    frame = ablate_frame("dcgan", [run()] * 3, [run()] * 2)  # seed 2: WGAN only
+    outcome, _, values = ablate_claims.rule_p2_fig5(frame)
+    assert outcome.verdict == INCONCLUSIVE
+    assert "not judged where seed run in one arm only" in outcome.reason
+    assert "not judged where no GAN run of this seed (seed run in one arm only)" in outcome.reason
+    seed2 = {v.part: v.passes for v in values if v.seed == 2}
+    assert seed2 == {"FCD ratio (larger / smaller)": None, "WGAN classes": True, "GAN classes": None}
 
 
 def test_rule_p2_fig5_diverged_runs_lose():
-    one = ablate_frame("dcgan", [run()] * 3, [run(), run(), DIVERGED])  # the seed median holds
-    assert _verdict(ablate_claims.rule_p2_fig5(one)) == REPRODUCED
-    two = ablate_frame("dcgan", [run()] * 3, [run(), DIVERGED, DIVERGED])
-    outcome, measured = ablate_claims.rule_p2_fig5(two)
-    assert outcome.verdict == NOT_REPRODUCED and "diverged 0 / 2" in measured
+    outcome, measured, _ = _fig5([run(), run(), DIVERGED])  # the seed median would hold
+    assert outcome.verdict == INCONCLUSIVE and outcome.reason.startswith("2 of 3 seeds pass")
+    assert "seeds 0, 1, 2: 1, 1, inf" in outcome.reason and "diverged 0 / 1" in measured
+    outcome, _, _ = _fig5([DIVERGED] * 3)
+    assert outcome.verdict == NOT_REPRODUCED and "1, 1, inf" not in outcome.reason
+    assert "GAN classes: digit classes covered seeds 0, 1, 2: 0, 0, 0" in outcome.reason
 
 
+# ---- p2_fig6_no_bn_gan_fails -----------------------------------------------------------------------
 NO_BN_WGAN = run(100.0 * ablate_claims.LEARNED_MAX_FCD_RATIO, first=100.0,
                  classes=ablate_claims.LEARNED_MIN_CLASSES)
+NO_BN_GAN = run(ablate_claims.FAILED_MIN_FCD_FACTOR * NO_BN_WGAN["fcd"])  # at the factor
 
 
-def test_rule_p2_fig6_at_the_thresholds():
-    gan = run(ablate_claims.FAILED_MIN_FCD_FACTOR * NO_BN_WGAN["fcd"])
-    passing = ablate_frame("no_bn", [NO_BN_WGAN] * 3, [gan] * 3)
-    assert _verdict(ablate_claims.rule_p2_fig6(passing)) == REPRODUCED
-    cases = {
-        "WGAN final FCD": ([{**NO_BN_WGAN, "fcd": NO_BN_WGAN["fcd"] * 1.01}] * 3, [run(1000.0)] * 3),
-        "WGAN covers": ([{**NO_BN_WGAN, "classes": ablate_claims.LEARNED_MIN_CLASSES - 1}] * 3,
-                        [gan] * 3),
-        "(seed median)": ([NO_BN_WGAN] * 3, [run(gan["fcd"] * 0.99)] * 3),
-    }
-    for part, (wgan, gans) in cases.items():
-        outcome, _ = ablate_claims.rule_p2_fig6(ablate_frame("no_bn", wgan, gans))
-        assert outcome.verdict == NOT_REPRODUCED and part in outcome.reason, part
+def test_rule_p2_fig6_every_seed_at_the_thresholds_is_reproduced():
+    outcome, measured, values = ablate_claims.rule_p2_fig6(
+        ablate_frame("no_bn", [NO_BN_WGAN] * 3, [NO_BN_GAN] * 3))
+    assert outcome.verdict == REPRODUCED
+    assert [v.part for v in values[:3]] == ["WGAN final/first FCD", "WGAN classes",
+                                            "GAN FCD / WGAN FCD"]
+    assert f"GAN FCD / WGAN FCD: ratio of the final FCDs {ablate_claims.FAILED_MIN_FCD_FACTOR:g}" \
+        in measured
 
 
-def test_rule_p2_fig6_needs_a_paired_majority():
-    factor, limit = ablate_claims.FAILED_MIN_FCD_FACTOR, ablate_claims.LEARNED_MAX_FCD_RATIO
-    wgan = [run(v) for v in (10.0, 100.0 * limit, 40.0)]  # seed median: exactly the learned limit
-    gan = [run(v) for v in (1000.0, factor * 100.0 * limit * 0.99, factor * 40.0 * 0.99)]
-    assert _median_fcd(gan) >= factor * _median_fcd(wgan)
-    outcome, measured = ablate_claims.rule_p2_fig6(ablate_frame("no_bn", wgan, gan))
-    assert outcome.verdict == NOT_REPRODUCED and "majority of seeds" in outcome.reason
-    assert "in 1/3 seeds" in measured
+@pytest.mark.parametrize("part, wgan, gan", [
+    ("WGAN final/first FCD: ratio seeds 0, 1, 2: 0.253",
+     {**NO_BN_WGAN, "fcd": NO_BN_WGAN["fcd"] * 1.01}, run(1000.0)),
+    ("WGAN classes: digit classes covered seeds 0, 1, 2: 6",
+     {**NO_BN_WGAN, "classes": ablate_claims.LEARNED_MIN_CLASSES - 1}, NO_BN_GAN),
+    ("GAN FCD / WGAN FCD: ratio of the final FCDs seeds 0, 1, 2: 1.98",
+     NO_BN_WGAN, run(NO_BN_GAN["fcd"] * 0.99)),
+])
+def test_rule_p2_fig6_one_part_past_its_threshold_on_every_seed(part, wgan, gan):
+    outcome, _, _ = ablate_claims.rule_p2_fig6(ablate_frame("no_bn", [wgan] * 3, [gan] * 3))
+    assert outcome.verdict == NOT_REPRODUCED and outcome.reason.startswith(part)
+    assert outcome.reason.endswith("0 of 3 seeds pass")
 
 
-def _median_fcd(runs):
-    return float(np.median([r["fcd"] for r in runs]))
+def test_rule_p2_fig6_is_paired_seed_by_seed():
+    # the seed medians would pass (GAN 1000 vs WGAN 25), but seeds 1 and 2 pair a GAN within
+    # FAILED_MIN_FCD_FACTOR of its own WGAN: judged per seed pair, a split
+    factor = ablate_claims.FAILED_MIN_FCD_FACTOR
+    wgan = [NO_BN_WGAN, run(10.0, classes=10), run(20.0, classes=10)]
+    gan = [run(1000.0), run(factor * 10.0 * 0.99), run(factor * 20.0 * 0.99)]
+    outcome, _, _ = ablate_claims.rule_p2_fig6(ablate_frame("no_bn", wgan, gan))
+    assert outcome.verdict == INCONCLUSIVE and outcome.reason.startswith("1 of 3 seeds pass")
+    assert "GAN FCD / WGAN FCD: ratio of the final FCDs seeds 0, 1, 2: 40, 1.98, 1.98" in outcome.reason
+    few = ablate_frame("no_bn", [NO_BN_WGAN] * 2, [run(1000.0)] * 3)  # seed 2: GAN only
+    outcome, _, _ = ablate_claims.rule_p2_fig6(few)
+    assert outcome.verdict == INCONCLUSIVE and "no WGAN run of this seed" in outcome.reason
 
 
 def test_rule_p2_fig6_both_arms_failing_and_diverged_runs():
     both_fail = ablate_frame("no_bn", [run(90.0, first=100.0)] * 3, [run(200.0)] * 3)
-    outcome, _ = ablate_claims.rule_p2_fig6(both_fail)
-    assert outcome.verdict == NOT_REPRODUCED and "WGAN final FCD" in outcome.reason
+    outcome, _, _ = ablate_claims.rule_p2_fig6(both_fail)
+    assert outcome.verdict == NOT_REPRODUCED and outcome.reason.startswith("WGAN final/first FCD")
     gan_diverged = ablate_frame("no_bn", [NO_BN_WGAN] * 3, [DIVERGED] * 3)  # failed to learn: worst
     assert _verdict(ablate_claims.rule_p2_fig6(gan_diverged)) == REPRODUCED
     wgan_diverged = ablate_frame("no_bn", [DIVERGED] * 3, [run(1000.0)] * 3)
-    assert _verdict(ablate_claims.rule_p2_fig6(wgan_diverged)) == NOT_REPRODUCED
-    few = ablate_frame("no_bn", [NO_BN_WGAN] * 2, [run(1000.0)] * 3)
-    assert _verdict(ablate_claims.rule_p2_fig6(few)) == INCONCLUSIVE
+    outcome, _, _ = ablate_claims.rule_p2_fig6(wgan_diverged)
+    assert outcome.verdict == NOT_REPRODUCED and "seeds 0, 1, 2: inf, inf, inf" in outcome.reason
+    both = ablate_frame("no_bn", [NO_BN_WGAN, NO_BN_WGAN, DIVERGED], [NO_BN_GAN, NO_BN_GAN, DIVERGED])
+    outcome, _, values = ablate_claims.rule_p2_fig6(both)
+    assert outcome.verdict == INCONCLUSIVE and "not judged where both arms diverged" in outcome.reason
+    assert [v.passes for v in values if v.seed == 2] == [False, False, None]
 
 
+# ---- p2_fig7_mlp_gan_collapses ---------------------------------------------------------------------
 MLP_WGAN = run(100.0 * ablate_claims.TRAINED_MAX_FCD_RATIO, first=100.0,
                classes=ablate_claims.WGAN_MIN_CLASSES, kl=ablate_claims.WGAN_MAX_KL)
 MLP_GAN = run(300.0, classes=3, kl=ablate_claims.COLLAPSED_MIN_KL)
 
 
-def test_rule_p2_fig7_at_the_thresholds():
-    passing = ablate_frame("mlp", [MLP_WGAN] * 3, [MLP_GAN] * 3)
-    assert _verdict(ablate_claims.rule_p2_fig7(passing)) == REPRODUCED
-    cases = {
-        "GAN KL": ([MLP_WGAN] * 3, [{**MLP_GAN, "kl": 0.99 * ablate_claims.COLLAPSED_MIN_KL}] * 3),
-        "WGAN KL": ([{**MLP_WGAN, "kl": 1.01 * ablate_claims.WGAN_MAX_KL}] * 3, [MLP_GAN] * 3),
-        "WGAN covers": ([{**MLP_WGAN, "classes": ablate_claims.WGAN_MIN_CLASSES - 1}] * 3,
-                        [MLP_GAN] * 3),
-    }
-    for part, (wgan, gan) in cases.items():
-        outcome, _ = ablate_claims.rule_p2_fig7(ablate_frame("mlp", wgan, gan))
-        assert outcome.verdict == NOT_REPRODUCED and part in outcome.reason, part
+def test_rule_p2_fig7_every_seed_at_the_thresholds_is_reproduced():
+    outcome, measured, values = ablate_claims.rule_p2_fig7(
+        ablate_frame("mlp", [MLP_WGAN] * 3, [MLP_GAN] * 3))
+    assert outcome.verdict == REPRODUCED
+    assert [v.part for v in values[:3]] == ["GAN KL to uniform", "WGAN classes", "WGAN KL"]
+    assert "WGAN final/first FCD: s0: 0.8, s1: 0.8, s2: 0.8" in measured
 
 
-def test_rule_p2_fig7_needs_a_collapsed_majority():
-    collapsed, fine = {**MLP_GAN, "kl": 2.0}, {**MLP_GAN, "kl": 0.5}  # seed median 1.25 of 4
-    outcome, measured = ablate_claims.rule_p2_fig7(ablate_frame("mlp", [MLP_WGAN] * 4,
-                                                         [collapsed, collapsed, fine, fine]))
-    assert outcome.verdict == NOT_REPRODUCED and "majority of seeds" in outcome.reason
-    assert "in 2/4 seeds" in measured
+@pytest.mark.parametrize("part, wgan, gan", [
+    ("GAN KL to uniform: KL(class histogram || uniform) seeds 0, 1, 2: 0.99",
+     MLP_WGAN, {**MLP_GAN, "kl": 0.99 * ablate_claims.COLLAPSED_MIN_KL}),
+    ("WGAN KL: KL(class histogram || uniform) seeds 0, 1, 2: 0.505",
+     {**MLP_WGAN, "kl": 1.01 * ablate_claims.WGAN_MAX_KL}, MLP_GAN),
+    ("WGAN classes: digit classes covered seeds 0, 1, 2: 8",
+     {**MLP_WGAN, "classes": ablate_claims.WGAN_MIN_CLASSES - 1}, MLP_GAN),
+])
+def test_rule_p2_fig7_one_part_past_its_threshold_on_every_seed(part, wgan, gan):
+    outcome, _, _ = ablate_claims.rule_p2_fig7(ablate_frame("mlp", [wgan] * 3, [gan] * 3))
+    assert outcome.verdict == NOT_REPRODUCED and outcome.reason.startswith(part)
 
 
-def test_rule_p2_fig7_untrained_wgan_is_inconclusive_unless_the_gan_fails():
+def test_rule_p2_fig7_a_collapsed_split_and_too_few_seeds():
+    collapsed, fine = {**MLP_GAN, "kl": 2.0}, {**MLP_GAN, "kl": 0.5}
+    outcome, _, _ = ablate_claims.rule_p2_fig7(ablate_frame("mlp", [MLP_WGAN] * 4,
+                                                            [collapsed, collapsed, fine, fine]))
+    assert outcome.verdict == INCONCLUSIVE and outcome.reason.startswith("2 of 4 seeds pass")
+    assert "GAN KL to uniform: KL(class histogram || uniform) seeds 0, 1, 2, 3: 2, 2, 0.5, 0.5" \
+        in outcome.reason
+    few = ablate_frame("mlp", [MLP_WGAN] * 3, [MLP_GAN] * (MIN_SEEDS - 1))
+    outcome, _, _ = ablate_claims.rule_p2_fig7(few)
+    assert outcome.verdict == INCONCLUSIVE and "no GAN run of this seed" in outcome.reason
+
+
+def test_rule_p2_fig7_untrained_wgan_seeds_are_not_judged_unless_the_gan_fails():
     untrained = {**MLP_WGAN, "fcd": 1.01 * ablate_claims.TRAINED_MAX_FCD_RATIO * MLP_WGAN["first"]}
-    outcome, _ = ablate_claims.rule_p2_fig7(ablate_frame("mlp", [untrained] * 3, [MLP_GAN] * 3))
+    frame = ablate_frame("mlp", [MLP_WGAN, untrained, MLP_WGAN], [MLP_GAN] * 3)
+    outcome, _, values = ablate_claims.rule_p2_fig7(frame)
     assert outcome.verdict == INCONCLUSIVE
-    assert outcome.reason.startswith("precondition not met: the WGAN trained")
+    assert "not judged where the WGAN has not trained" in outcome.reason
+    seed1 = [v for v in values if v.seed == 1 and v.part.startswith("WGAN")]
+    assert [v.passes for v in seed1] == [None, None]
+    assert seed1[0].value == ablate_claims.WGAN_MIN_CLASSES  # still recorded
+    outcome, _, _ = ablate_claims.rule_p2_fig7(ablate_frame("mlp", [untrained] * 3, [MLP_GAN] * 3))
+    assert outcome.verdict == INCONCLUSIVE
     not_collapsed = {**MLP_GAN, "kl": 0.1}
-    assert _verdict(ablate_claims.rule_p2_fig7(ablate_frame("mlp", [untrained] * 3,
-                                                     [not_collapsed] * 3))) == NOT_REPRODUCED
-    few = ablate_frame("mlp", [MLP_WGAN] * 3, [MLP_GAN] * (ablate_claims.MIN_SEEDS - 1))
-    assert _verdict(ablate_claims.rule_p2_fig7(few)) == INCONCLUSIVE
+    outcome, _, _ = ablate_claims.rule_p2_fig7(ablate_frame("mlp", [untrained] * 3,
+                                                            [not_collapsed] * 3))
+    assert outcome.verdict == NOT_REPRODUCED and outcome.reason.startswith("GAN KL to uniform")
+
+
+def test_rule_p2_fig7_diverged_runs():
+    outcome, _, values = ablate_claims.rule_p2_fig7(ablate_frame("mlp", [MLP_WGAN] * 3, [DIVERGED] * 3))
+    assert outcome.verdict == INCONCLUSIVE
+    assert "not judged where diverged: nothing sampled" in outcome.reason
+    assert [v.passes for v in values if v.part == "GAN KL to uniform"] == [None] * 3
+    outcome, _, _ = ablate_claims.rule_p2_fig7(ablate_frame("mlp", [DIVERGED] * 3, [MLP_GAN] * 3))
+    assert outcome.verdict == NOT_REPRODUCED  # a diverged WGAN is scored worst: it fails its half
+    assert outcome.reason.startswith("WGAN classes: digit classes covered seeds 0, 1, 2: 0, 0, 0")
 
 
 def test_ablate_rules_without_a_table():
     for rule in (ablate_claims.rule_p2_fig5, ablate_claims.rule_p2_fig6, ablate_claims.rule_p2_fig7):
-        outcome, _ = rule(None)
+        outcome, measured, values = rule(None)
         assert outcome.verdict == INCONCLUSIVE and outcome.reason == "needs ablate/metrics.csv"
+        assert measured == "" and list(values) == []
+
+
+def test_judge_keeps_the_seed_values_and_the_context(tmp_path):
+    frame = ablate_frame("no_bn", [NO_BN_WGAN] * 3, [NO_BN_GAN] * 3)
+    results.write_csv(tmp_path / "ablate" / "metrics.csv", frame.to_dict("records"), ABLATE_COLUMNS)
+    (tmp_path / "ablate" / "summary.json").write_text(
+        '{"variants": {"no_bn": {"fcd_real_vs_real": 40.0}}, '
+        '"generator_parameters": {"dcgan": 1000, "no_bn": 100}}')
+    (claim,) = ablate_claims.judge(tmp_path)
+    assert claim.verdict == REPRODUCED and len(claim.seed_values) == 3 * 3
+    assert claim.measured_value.endswith("; real-vs-real FCD 40; generator parameters DCGAN 1000 "
+                                         "vs no-BN 100 (10.0x fewer)")
+    assert [r["claim_id"] for r in claim.seed_rows()] == [claim.claim_id] * 9
+
+
+def test_every_ablate_rule_states_the_seed_rule():
+    for claim in ablate_claims.CLAIMS:
+        assert claim.rule.startswith("per seed") and claim.rule.endswith(SEED_RULE), claim.claim_id
+        assert f">= {MIN_SEEDS} seeds per arm" in claim.rule

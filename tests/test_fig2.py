@@ -128,8 +128,7 @@ def test_smoke_fig2_writes_the_promised_files(smoke_fig2):
     assert set(on_disk["epochs"]) == {"1", "2"}
     assert on_disk["source"] == "fig2/grad_norms.csv (tier smoke, seeds 0, 20 D iterations)"
     first = on_disk["epochs"]["1"]
-    assert first["orders_decayed_original_from_start"] == pytest.approx(
-        math.log10(first["grad_norm_original_start"] / first["grad_norm_original_last"]))
+    assert first["grad_norm_original_start"] > 0 and first["grad_norm_original_last"] > 0
     claims = pd.read_csv(f"{cfg.results_dir}/claims.csv", keep_default_na=False)
     assert tuple(claims.columns) == CLAIMS_COLUMNS
     assert claims["claim_id"].tolist() == [c.claim_id for c in claims_module.all_claims()
@@ -140,6 +139,56 @@ def test_smoke_fig2_writes_the_promised_files(smoke_fig2):
     # a smoke run is far shorter than P1's 4000 D iterations: that part is never decided
     vanishing = claims.set_index("claim_id").loc["p1_fig2_vanishing_gradient"]
     assert vanishing["verdict"] != "reproduced"
+
+
+# the words of a key (split at "_") that name what only a claim may compute
+CLAIM_STATISTIC_WORDS = {"decay", "decayed", "ratio", "orders", "growth", "grown", "grows"}
+
+
+def own_claim_statistics(summary: dict) -> list[str]:
+    """The keys of a summary.json, outside the claims it copies, that name a decay or a ratio
+    (a claim's statistic computed a second way)."""
+    found = []
+
+    def walk(value, path):
+        items = (value.items() if isinstance(value, dict)
+                 else enumerate(value) if isinstance(value, list) else ())
+        for key, inner in items:
+            if not path and key in ("claims", "claims_seeds"):
+                continue
+            if CLAIM_STATISTIC_WORDS & set(str(key).lower().split("_")):
+                found.append(f"{path}/{key}")
+            walk(inner, f"{path}/{key}")
+
+    walk(summary, "")
+    return found
+
+
+def check_claims_seeds_in_summary(results_dir: Path, experiment: str) -> list[dict]:
+    """The summary's "claims_seeds" equal claims_seeds.csv's rows of this experiment's claims,
+    and the summary computes no claim statistic of its own; returns those rows."""
+    summary = json.loads((Path(results_dir) / experiment / "summary.json").read_text())
+    table = pd.read_csv(Path(results_dir) / "claims_seeds.csv", keep_default_na=False, dtype=str)
+    ids = [c.claim_id for c in claims_module.all_claims() if c.experiment == experiment]
+    rows = table[table["claim_id"].isin(ids)].to_dict("records")
+
+    def as_written(value) -> str:  # a CSV cell: NaN empty, everything else its str
+        return "" if isinstance(value, float) and math.isnan(value) else str(value)
+
+    assert rows and {r["claim_id"] for r in rows} == set(ids)
+    assert [{k: as_written(v) for k, v in r.items()} for r in summary["claims_seeds"]] == rows
+    assert own_claim_statistics(summary) == []
+    return rows
+
+
+def test_smoke_fig2_summary_holds_the_judged_seed_values_and_no_statistic_of_its_own(smoke_fig2):
+    cfg, _, _ = smoke_fig2
+    rows = check_claims_seeds_in_summary(Path(cfg.results_dir), "fig2")
+    assert {r["part"] for r in rows if r["claim_id"] == "p1_fig2_vanishing_gradient"} == {
+        "epoch 1", "epoch 2", "best snapshot"}
+    best = [r for r in rows if r["part"] == "best snapshot"]  # smoke: 20 D iterations, not 4000
+    assert best and all(r["passes"] == "" for r in best)
+    assert own_claim_statistics({"epochs": {"1": {"orders_decayed_original_from_start": 1.0}}})
 
 
 def test_rerun_reuses_snapshots_and_discriminator_runs(fig2_smoke, monkeypatch):

@@ -4,6 +4,7 @@ generator snapshots becomes perfect; the original cost's generator gradient vani
 
 Files: fig2/grad_norms.csv (one row per measured D iteration), fig2/update_quality.csv (sample
 quality before and after fig2.update_steps generator steps), fig2/summary.json.
+Every rule judges each seed on each part (wgan_repro.verdicts.seed_verdict).
 
 P1 = Arjovsky & Bottou, "Towards Principled Methods for Training GANs" (ICLR 2017, arXiv
 1701.04862v1).
@@ -12,7 +13,6 @@ P1 = Arjovsky & Bottou, "Towards Principled Methods for Training GANs" (ICLR 201
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from pathlib import Path
 
 from wgan_repro.claims import read_json, read_table, source_of
@@ -23,24 +23,30 @@ from wgan_repro.stats import (
     log10_ratio,
     median,
     per_seed_edges,
+    ratio,
     seed_median_by_epoch,
 )
 from wgan_repro.verdicts import (
+    SEED_RULE,
     Claim,
     Outcome,
-    all_of,
-    check,
+    SeedValue,
+    describe,
     fmt,
     inconclusive,
     judge_all,
+    measured,
     missing,
     needs,
+    seed_verdict,
+    unmeasured,
 )
 
 EXPERIMENT = "fig2"
 GRAD_NORMS = "fig2/grad_norms.csv"
 UPDATE_QUALITY = "fig2/update_quality.csv"
 LAST = f"the last {EDGE_FRACTION:.0%}"  # the end of a discriminator's run (stats.EDGE_FRACTION)
+EACH_SNAPSHOT = "for every snapshot (part: epoch N)"
 
 ACCURACY_MIN = 0.99  # "goes to 1": 0.99 allows one wrong call in a 64 + 64 batch
 PERFECT_ACCURACY = 1.0  # context: the first D iteration that classifies every sample right
@@ -50,24 +56,25 @@ P1_FIG1 = Claim(
     "P1 Fig. 1: \"We see the error quickly going to 0, even with very few iterations on the "
     "discriminator. [...] we also show the accuracy of the discriminator, which goes to 1 in "
     "sometimes less than 50 iterations.\"",
-    f"for every generator snapshot, the seed median of the discriminator's accuracy over {LAST} "
-    f"of its iterations is >= {ACCURACY_MIN:g}; context: the first measured D iteration with "
-    f"accuracy {PERFECT_ACCURACY:.1f}",
+    f"per seed and {EACH_SNAPSHOT}, the discriminator's accuracy over {LAST} of its iterations "
+    f"is >= {ACCURACY_MIN:g}; context: each seed's first measured D iteration with accuracy "
+    f"{PERFECT_ACCURACY:.1f}. {SEED_RULE}",
     "accuracy 1 in sometimes less than 50 D iterations; error -> 0")
 
 DECAY_MIN_ORDERS = 1.0  # "decay quickly": at least a factor 10 for every snapshot
 BEST_DECAY_ORDERS = 5.0  # "in the best case 5 orders of magnitude"
 PAPER_D_ITERS = 4000  # "after 4000 discriminator iterations"
+SHORTER = f"shorter than the paper's {PAPER_D_ITERS} D iterations"  # the best case not judged
 P1_FIG2 = Claim(
     EXPERIMENT, "p1_fig2_vanishing_gradient",
     "the original cost's generator gradient vanishes as the discriminator is trained (P1 Fig. 2)",
     "P1 Fig. 2: \"We see the gradient norms decay quickly, in the best case 5 orders of "
     "magnitude after 4000 discriminator iterations. Note the logarithmic scale.\"",
-    f"decay = log10(norm at d_iter 0, the untrained discriminator / median norm over {LAST} "
-    f"of D iterations), seed median per snapshot; >= {DECAY_MIN_ORDERS:g} order for every "
-    f"snapshot, and >= {BEST_DECAY_ORDERS:g} orders for the best snapshot where the "
-    f"discriminator ran >= {PAPER_D_ITERS} iterations (with fewer, that part is inconclusive, "
-    "never a lower threshold)",
+    f"per seed, decay = log10(norm at d_iter 0, the untrained discriminator / median norm over "
+    f"{LAST} of D iterations); it is >= {DECAY_MIN_ORDERS:g} order for every snapshot (part: "
+    f"epoch N), and the seed's best snapshot decays >= {BEST_DECAY_ORDERS:g} orders (part: best "
+    f"snapshot), judged where the discriminator ran >= {PAPER_D_ITERS} iterations (with fewer, "
+    f"that seed's best case is not judged, never a lower threshold). {SEED_RULE}",
     "5 orders of magnitude after 4000 D iterations in the best case")
 
 GROW_MIN_RATIO = 10.0  # "grow quickly" on a log axis: at least one order of magnitude
@@ -75,8 +82,8 @@ P1_FIG3_GROW = Claim(
     EXPERIMENT, "p1_fig3_gradient_grows",
     "the -log D cost's generator gradient grows as the discriminator is trained (P1 Fig. 3)",
     "P1 Fig. 3: \"We see the gradient norms grow quickly.\"",
-    f"median -log D norm over {LAST} of D iterations / norm at d_iter 0, seed median per "
-    f"snapshot, >= {GROW_MIN_RATIO:g} for every snapshot",
+    f"per seed, median -log D norm over {LAST} of D iterations / norm at d_iter 0 >= "
+    f"{GROW_MIN_RATIO:g} {EACH_SNAPSHOT}. {SEED_RULE}",
     "norms grow quickly (log axis)")
 
 VARIANCE_MIN_RATIO = 2.0  # "is also increasing": at least doubled, beyond the estimate's noise
@@ -86,8 +93,9 @@ P1_FIG3_VARIANCE = Claim(
     "P1 Fig. 3: \"Furthermore, the noise in the curves shows that the variance of the gradients "
     "is also increasing.\"",
     "minibatch gradient variance of the -log D cost (mean over K noise batches of ||g_k - "
-    f"g_mean||^2), median over {LAST} of D iterations / its value at d_iter 0, seed median "
-    f"per snapshot, >= {VARIANCE_MIN_RATIO:g} for every snapshot",
+    f"g_mean||^2); per seed, its median over {LAST} of D iterations / its value at d_iter 0 >= "
+    f"{VARIANCE_MIN_RATIO:g} for every snapshot (part: epoch N; the original cost's ratio is "
+    f"reported for contrast). {SEED_RULE}",
     "the variance of the gradients increases")
 
 QUALITY_DROP_MIN = 0.0  # "lower sample quality": any rise of FCD (lower FCD is better)
@@ -97,128 +105,138 @@ P1_FIG3_QUALITY = Claim(
     "(P1 Fig. 3)",
     "P1 Fig. 3: \"All these gradients lead to updates that lower sample quality notoriously.\"",
     "a copy of each snapshot takes fig2.update_steps Adam steps with the -log D cost against its "
-    "frozen, trained-from-scratch discriminator; FCD after minus FCD before, seed median, is > "
-    f"{QUALITY_DROP_MIN:g} for every snapshot (the same steps with the original cost are "
-    "reported as the control)",
+    "frozen, trained-from-scratch discriminator; per seed, FCD after minus FCD before is > "
+    f"{QUALITY_DROP_MIN:g} for every snapshot (part: epoch N; the same steps with the original "
+    f"cost are reported as the control). {SEED_RULE}",
     "updates lower sample quality notoriously")
 
 CLAIMS = (P1_FIG1, P1_FIG2, P1_FIG3_GROW, P1_FIG3_VARIANCE, P1_FIG3_QUALITY)
 
+# The statistics as claims_seeds.csv and the reasons name them.
+ACCURACY = f"accuracy over {LAST} of D iterations"
+DECAY = "orders decayed from d_iter 0"
+BEST_PART, BEST_DECAY = "best snapshot", "most orders decayed over the seed's snapshots"
+GROWN = f"-log D norm over {LAST} / at d_iter 0"
+VARIANCE_GROWN = f"-log D gradient variance over {LAST} / at d_iter 0"
 
-def _every_snapshot(values: dict[str, float], label: str, ok: Callable[[float], bool]) -> Outcome:
-    """"For every snapshot": one check per epoch label, all of them."""
-    return all_of([check(f"{epoch} {label}", lambda v=v: ok(v), v) for epoch, v in values.items()])
+Judged = tuple[Outcome, str, list[SeedValue]]
 
 
-def rule_p1_fig1(frame) -> tuple[Outcome, str]:
+def _edge_values(edges, statistic: str, value, comparison: str, threshold: float
+                 ) -> list[SeedValue]:
+    """One SeedValue per (snapshot, seed) of per_seed_edges' rows: value(row) against the
+    threshold, the part named after the snapshot ("epoch N")."""
+    return [measured(epoch_label(r["epoch"]), r["seed"], statistic, value(r), comparison,
+                     threshold) for r in edges.to_dict("records")]
+
+
+def _first_perfect(frame) -> str:
+    """Context: per snapshot, each seed's first measured D iteration with perfect accuracy."""
+    out = []
+    for epoch, group in frame.groupby("epoch"):
+        firsts = {int(seed): g.loc[g["d_accuracy"] >= PERFECT_ACCURACY, "d_iter"].min()
+                  for seed, g in group.groupby("seed")}
+        numbers = ", ".join("never" if missing(f) else f"{f:.0f}" for f in firsts.values())
+        out.append(f"{epoch_label(epoch)}: seeds {', '.join(map(str, firsts))}: {numbers}")
+    return "; ".join(out)
+
+
+def rule_p1_fig1(frame) -> Judged:
     blocked = needs(frame, ("d_accuracy",), GRAD_NORMS)
     if blocked:
-        return blocked, ""
+        return blocked, "", []
     edges = per_seed_edges(frame, "d_accuracy")
-    accuracy = seed_median_by_epoch(edges, lambda r: r["last"])
-    first_perfect = {}
-    for epoch, group in frame.groupby("epoch"):
-        firsts = [g.loc[g["d_accuracy"] >= PERFECT_ACCURACY, "d_iter"].min()
-                  for _, g in group.groupby("seed")]
-        reached = [f for f in firsts if not missing(f)]
-        first_perfect[epoch_label(epoch)] = (
-            f"{median(reached):.0f}" + (f" ({len(reached)}/{len(firsts)} seeds)"
-                                        if len(reached) < len(firsts) else "")
-            if reached else "never")
-    outcome = _every_snapshot(accuracy, f"accuracy >= {ACCURACY_MIN}", lambda a: a >= ACCURACY_MIN)
-    measured = (f"last-{EDGE_FRACTION:.0%} accuracy (seed median): {fmt(accuracy, '.3f')}; first "
-                f"D iteration with accuracy {PERFECT_ACCURACY:.1f} (seed median): "
-                + ", ".join(f"{e}: {v}" for e, v in first_perfect.items()))
-    return outcome, measured
+    values = _edge_values(edges, ACCURACY, lambda r: r["last"], ">=", ACCURACY_MIN)
+    text = (f"{describe(values)}; context, first D iteration with accuracy "
+            f"{PERFECT_ACCURACY:.1f}: {_first_perfect(frame)}")
+    return seed_verdict(values), text, values
 
 
-def rule_p1_fig2(frame) -> tuple[Outcome, str]:
+def _best_snapshot(seed: int, runs) -> SeedValue:
+    """One seed's best case: its largest decay over its snapshots, judged only where its
+    discriminator ran as long as the paper's (a missing snapshot leaves a short best unknown)."""
+    decays = runs["decay"].tolist()
+    known = [d for d in decays if not missing(d)]
+    top = max(known) if known else math.nan
+    if len(known) < len(decays) and not top >= BEST_DECAY_ORDERS:
+        top = math.nan
+    if int(runs["d_iters"].min()) < PAPER_D_ITERS:
+        return unmeasured(BEST_PART, seed, BEST_DECAY, f">= {BEST_DECAY_ORDERS:g}", SHORTER, top)
+    return measured(BEST_PART, seed, BEST_DECAY, top, ">=", BEST_DECAY_ORDERS)
+
+
+def rule_p1_fig2(frame) -> Judged:
     blocked = needs(frame, ("grad_norm_original",), GRAD_NORMS)
     if blocked:
-        return blocked, ""
+        return blocked, "", []
     edges = per_seed_edges(frame, "grad_norm_original")
-    decay = seed_median_by_epoch(edges, lambda r: log10_ratio(r["start"], r["last"]))
+    edges["decay"] = [log10_ratio(r["start"], r["last"]) for r in edges.to_dict("records")]
+    values = _edge_values(edges, DECAY, lambda r: r["decay"], ">=", DECAY_MIN_ORDERS)
+    values += [_best_snapshot(seed, runs) for seed, runs in edges.groupby("seed")]
     edge_decay = seed_median_by_epoch(edges, lambda r: log10_ratio(r["first"], r["last"]))
-    d_iters = int(edges["d_iters"].min())
-    every = _every_snapshot(decay, f"decays >= {DECAY_MIN_ORDERS:g} order",
-                            lambda v: v >= DECAY_MIN_ORDERS)
-    if d_iters < PAPER_D_ITERS:
-        best = inconclusive(f"shorter than the paper's {PAPER_D_ITERS} D iterations (ran "
-                            f"{d_iters}): the best-case {BEST_DECAY_ORDERS:g} orders is not tested")
-    else:
-        top = max((v for v in decay.values() if not missing(v)), default=math.nan)
-        best = check(f"best snapshot decays >= {BEST_DECAY_ORDERS:g} orders",
-                     lambda: top >= BEST_DECAY_ORDERS, top)
-    measured = (f"orders decayed from d_iter 0 after {d_iters} D iterations (seed median): "
-                f"{fmt(decay)}; context, first vs last {EDGE_FRACTION:.0%}: {fmt(edge_decay)}")
-    return all_of([every, best]), measured
+    text = (f"after {int(edges['d_iters'].min())} D iterations: {describe(values)}; context, "
+            f"first vs last {EDGE_FRACTION:.0%} (seed median): {fmt(edge_decay)}")
+    return seed_verdict(values), text, values
 
 
-def rule_p1_fig3_grow(frame) -> tuple[Outcome, str]:
+def rule_p1_fig3_grow(frame) -> Judged:
     blocked = needs(frame, ("grad_norm_logd",), GRAD_NORMS)
     if blocked:
-        return blocked, ""
-    edges = per_seed_edges(frame, "grad_norm_logd")
-    grown = growth(frame, "grad_norm_logd")
-    start = seed_median_by_epoch(edges, lambda r: r["start"])
-    last = seed_median_by_epoch(edges, lambda r: r["last"])
-    outcome = _every_snapshot(grown, f"grows >= {GROW_MIN_RATIO:g}x", lambda g: g >= GROW_MIN_RATIO)
-    measured = (f"-log D norm last {EDGE_FRACTION:.0%} / d_iter 0 (seed median): "
-                f"{fmt(grown, '.3g', 'x')}; at d_iter 0: {fmt(start, '.3g')}; last "
-                f"{EDGE_FRACTION:.0%}: {fmt(last, '.3g')}")
-    return outcome, measured
+        return blocked, "", []
+    values = _edge_values(per_seed_edges(frame, "grad_norm_logd"), GROWN,
+                          lambda r: ratio(r["last"], r["start"]), ">=", GROW_MIN_RATIO)
+    return seed_verdict(values), describe(values), values
 
 
-def rule_p1_fig3_variance(frame) -> tuple[Outcome, str]:
+def rule_p1_fig3_variance(frame) -> Judged:
     blocked = needs(frame, ("grad_var_logd",), GRAD_NORMS)
     if blocked:
-        return blocked, ""
-    grown = growth(frame, "grad_var_logd")
-    outcome = _every_snapshot(grown, f"variance grows >= {VARIANCE_MIN_RATIO:g}x",
-                              lambda g: g >= VARIANCE_MIN_RATIO)
-    measured = (f"-log D gradient variance last {EDGE_FRACTION:.0%} / d_iter 0 (seed median): "
-                f"{fmt(grown, '.3g', 'x')}")
+        return blocked, "", []
+    values = _edge_values(per_seed_edges(frame, "grad_var_logd"), VARIANCE_GROWN,
+                          lambda r: ratio(r["last"], r["start"]), ">=", VARIANCE_MIN_RATIO)
+    text = describe(values)
     if "grad_var_original" in frame:
         context = growth(frame, "grad_var_original")
-        measured += f"; original cost, for contrast: {fmt(context, '.3g', 'x')}"
-    return outcome, measured
+        text += f"; original cost, for contrast (seed median): {fmt(context, '.3g', 'x')}"
+    return seed_verdict(values), text, values
 
 
-def _fcd_changes(updates) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
-    """Per cost and snapshot, the seed median of FCD after minus FCD before the steps; per
-    snapshot, the same of the pixel EMD for the -log D cost."""
-    change: dict[str, dict[str, float]] = {"logd": {}, "original": {}}
-    emd_change: dict[str, float] = {}
-    for (epoch, cost), group in updates.groupby(["epoch", "cost"]):
-        deltas, emd_deltas = [], []
-        for _, run in group.groupby("seed"):
-            before = run.loc[run["steps"] == 0]
-            after = run.loc[run["steps"] == run["steps"].max()]
-            if before.empty or after.empty or run["steps"].max() == 0:
-                deltas.append(math.nan)
-                continue
-            deltas.append(float(after["fcd"].iloc[0] - before["fcd"].iloc[0]))
-            emd_deltas.append(float(after["emd"].iloc[0] - before["emd"].iloc[0]))
-        value = math.nan if any(missing(d) for d in deltas) else median(deltas)
-        change.setdefault(str(cost), {})[epoch_label(epoch)] = value
-        if cost == "logd" and emd_deltas:
-            emd_change[epoch_label(epoch)] = median(emd_deltas)
-    return change, emd_change
+def _change(run, column: str) -> float:
+    """One seed's ``column`` after its largest number of steps minus before any (NaN when
+    either is missing or no step was taken)."""
+    most = run["steps"].max()
+    before = run.loc[run["steps"] == 0, column]
+    after = run.loc[run["steps"] == most, column]
+    if before.empty or after.empty or most == 0:
+        return math.nan
+    return float(after.iloc[0] - before.iloc[0])
 
 
-def rule_p1_fig3_quality(updates) -> tuple[Outcome, str]:
+def _median_changes(updates, cost: str, column: str) -> dict[str, float]:
+    """Context: per snapshot, the seed median of one cost's change of ``column``."""
+    out = {}
+    for epoch, group in updates[updates["cost"] == cost].groupby("epoch"):
+        changes = [_change(run, column) for _, run in group.groupby("seed")]
+        known = [c for c in changes if not missing(c)]
+        out[epoch_label(epoch)] = median(known) if known else math.nan
+    return out
+
+
+def rule_p1_fig3_quality(updates) -> Judged:
     blocked = needs(updates, ("cost", "steps", "fcd", "emd"), UPDATE_QUALITY)
     if blocked:
-        return blocked, ""
-    change, emd_change = _fcd_changes(updates)
+        return blocked, "", []
     steps = int(updates["steps"].max())
-    outcome = all_of([check(f"{e} FCD rises after {steps} -log D steps",
-                            lambda d=d: d > QUALITY_DROP_MIN, d)
-                      for e, d in change["logd"].items()])
-    measured = (f"FCD change after {steps} steps, -log D cost (seed median): "
-                f"{fmt(change['logd'], '+.4g')}; pixel EMD change: {fmt(emd_change, '+.3g')}; "
-                f"control, original cost: {fmt(change.get('original', {}), '+.4g')}")
-    return outcome, measured
+    statistic = f"FCD change after {steps} -log D steps"
+    values = [measured(epoch_label(epoch), seed, statistic, _change(run, "fcd"), ">",
+                       QUALITY_DROP_MIN)
+              for (epoch, seed), run in updates[updates["cost"] == "logd"].groupby(
+                  ["epoch", "seed"])]
+    text = (f"{describe(values, '+.4g')}; context (seed median), pixel EMD change: "
+            f"{fmt(_median_changes(updates, 'logd', 'emd'), '+.3g')}; control, FCD change after "
+            f"{steps} original-cost steps: "
+            f"{fmt(_median_changes(updates, 'original', 'fcd'), '+.4g')}")
+    return seed_verdict(values, spec="+.4g"), text, values
 
 
 def judge(results_dir: Path) -> list[Claim]:

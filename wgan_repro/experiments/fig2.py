@@ -34,7 +34,6 @@ trained in and the one the reference code samples with; its weights never change
 from __future__ import annotations
 
 import copy
-import math
 import sys
 import time
 from pathlib import Path
@@ -462,8 +461,9 @@ def aggregate(plan: Plan, runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def summarize(frame) -> dict[str, Any]:
     """Per snapshot, seed medians of what the figures show: each quantity at d_iter 0 (the
-    untrained discriminator), over the first and over the last 5% of D iterations. The
-    verdicts are judged in wgan_repro.claims from grad_norms.csv itself."""
+    untrained discriminator), over the first and over the last 5% of D iterations: no decay or
+    ratio of them. The claims judge each seed from grad_norms.csv itself, and what they judged
+    joins this summary as "claims_seeds" (wgan_repro.claims.judge_and_write)."""
     columns = ("grad_norm_original", "grad_norm_logd", "grad_var_original", "grad_var_logd",
                "d_accuracy")
     medians = {c: edge_medians(frame, c) for c in columns}
@@ -474,7 +474,5 @@ def summarize(frame) -> dict[str, Any]:
         for column, by_epoch in medians.items():
             for edge, value in by_epoch[int(epoch)].items():
                 entry[f"{column}_{edge}"] = value
-        entry["orders_decayed_original_from_start"] = math.log10(
-            entry["grad_norm_original_start"] / entry["grad_norm_original_last"])
         epochs[str(int(epoch))] = entry
     return {"epochs": epochs}

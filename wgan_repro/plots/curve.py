@@ -3,11 +3,37 @@
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 
 from wgan_repro.plots.style import pyplot, save
 from wgan_repro.results import read_csv
+
+CLAIMS_SEEDS = "claims_seeds.csv"  # in the results folder, the figure folder's parent
+
+
+def _judged_spearman(path: Path):
+    """claims_seeds.csv (the values every verdict was judged from), or None when it is not
+    there (a figure drawn before, or without, judging)."""
+    import pandas as pd
+
+    return pd.read_csv(path) if Path(path).exists() else None
+
+
+def spearman_title(judged, run: str) -> str:
+    """A title's second line: the run's Spearman(filtered estimate, EMD) as judged, one value
+    per seed, read from claims_seeds.csv; empty when it holds none for the run."""
+    from wgan_repro.claims.curve import spearman_part
+    from wgan_repro.stats import missing
+
+    if judged is None:
+        return ""
+    claim_id, part = spearman_part(run)
+    rows = judged[(judged["claim_id"] == claim_id) & (judged["part"] == part)].sort_values("seed")
+    if rows.empty:
+        return ""
+    values = ", ".join("n/a" if missing(v) else f"{v:.2f}" for v in rows["value"])
+    seeds = ", ".join(str(int(s)) for s in rows["seed"])
+    return f"\nSpearman {values} (seed{'s' if len(rows) > 1 else ''} {seeds})"
 
 
 def _filtered(group, column):
@@ -65,7 +91,9 @@ def _estimate_panels(plt, curve, quality, runs, run_dirs, column, title, ylabel,
 
 def plot_curve(curve_csv: Path, quality_csv: Path, run_dirs: dict[str, str], out_dir: Path
                ) -> list[Path]:
-    """P2 Fig. 3 (WGAN estimate), Fig. 4 (GAN JS estimate), estimate-vs-EMD scatter."""
+    """P2 Fig. 3 (WGAN estimate), Fig. 4 (GAN JS estimate), estimate-vs-EMD scatter (its
+    titles quote each run's Spearman as judged, per seed, from the results folder's
+    claims_seeds.csv: none when it is not there)."""
     import math
 
     from wgan_repro.results import CURVE_COLUMNS, QUALITY_COLUMNS
@@ -86,8 +114,7 @@ def plot_curve(curve_csv: Path, quality_csv: Path, run_dirs: dict[str, str], out
                          " (median filter, width 101) and sample quality", "JS estimate",
                          out_dir / "fig4_js_estimate.pdf", ref=(math.log(2), "log 2")),
     ]
-    from scipy.stats import spearmanr
-
+    judged = _judged_spearman(out_dir.parent / CLAIMS_SEEDS)
     all_runs = wgan_runs + gan_runs
     fig, axes = plt.subplots(1, len(all_runs), figsize=(3.2 * len(all_runs), 3.2), squeeze=False)
     for ax, run in zip(axes[0], all_runs):  # one panel each: the estimates' scales differ a lot
@@ -96,10 +123,7 @@ def plot_curve(curve_csv: Path, quality_csv: Path, run_dirs: dict[str, str], out
         q = quality[quality["run"] == run].groupby("gen_iter")["emd"].median()
         at_eval = _filtered(group, column).reindex(q.index).to_numpy()
         ax.scatter(q.to_numpy(), at_eval, s=12, c=q.index, cmap="viridis")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            rho = spearmanr(at_eval, q.to_numpy()).statistic if len(q) > 2 else float("nan")
-        ax.set_title(f"{run}\nSpearman {rho:.2f}", fontsize=9)
+        ax.set_title(f"{run}{spearman_title(judged, run)}", fontsize=9)
         ax.set_xlabel("pixel EMD (lower = better)")
         ax.set_ylabel(f"filtered {'W' if column.startswith('w') else 'JS'} estimate")
     fig.suptitle("Estimate vs independent sample quality at each evaluation point "
