@@ -16,7 +16,7 @@ from test_claims_ablate import ABLATE_COLUMNS, DIVERGED, MLP_GAN, MLP_WGAN, NO_B
 from test_claims_curve import FALLING_EMD, TRACKING, js_curve, three
 from test_claims_fig2 import fig2_frame, orders, update_frame
 from test_claims_probe_noise import noise_frame
-from test_claims_toy import TOLERANCE, TOY_PASS
+from test_claims_toy import TOY_GOOD, write_toy
 
 from wgan_repro import claims, registry, results, stats, verdicts
 from wgan_repro.claims import ablate as ablate_claims
@@ -34,9 +34,8 @@ def _verdict(result) -> str:
     return outcome.verdict
 
 
-def _write_toy(results_dir, summary=None):
-    (results_dir / "toy").mkdir(parents=True, exist_ok=True)
-    (results_dir / "toy" / "summary.json").write_text(json.dumps(summary or TOY_PASS))
+def _write_toy(results_dir, statistics=None):
+    write_toy(results_dir, statistics or TOY_GOOD)  # CSVs of seeds 0-2, config.yaml, summary
 
 
 def _write_curve(results_dir):
@@ -69,13 +68,14 @@ def test_judge_and_write_writes_claims_csv_and_the_summary(tmp_path):
     assert (frame["source"] == "toy/parallel_lines.csv, toy/two_gaussians.csv").all()
     summary = json.loads((tmp_path / "toy" / "summary.json").read_text())
     assert summary["claims"] == rows
-    assert summary["critic_error_max"] == pytest.approx(TOLERANCE)
+    assert set(summary["seeds"]) == {"0", "1", "2"}
+    assert summary["claims_seeds"] == [r for c in toy_claims.judge(tmp_path) for r in c.seed_rows()]
 
 
 def test_judge_and_write_again_replaces_the_experiments_rows(tmp_path):
     _write_toy(tmp_path)
     claims.judge_and_write(tmp_path, "toy")
-    _write_toy(tmp_path, {**TOY_PASS, "critic_linear_r2": 0.5})
+    _write_toy(tmp_path, {**TOY_GOOD, "critic_linear_r2": 0.5})
     claims.judge_and_write(tmp_path, "toy")
     frame = _claims_csv(tmp_path)
     assert list(frame["claim_id"]) == _ids("toy")

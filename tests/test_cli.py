@@ -127,14 +127,16 @@ def test_help_text_is_rewrapped_not_broken_where_the_source_wraps(verb):
     assert paragraph and all(len(line) > 150 for line in paragraph[:-1]), paragraph
 
 
-def test_toy_takes_one_seed(monkeypatch, capsys, tmp_path):
-    code, _, err = run_main(monkeypatch, capsys, "toy", "--seeds", "3,4", "--results",
-                            str(tmp_path))
-    assert code == 2 and "toy is one run" in err
-    code, out, err = run_main(monkeypatch, capsys, "toy", "--seeds", "3", "--scale", "smoke",
-                              "--results", str(tmp_path), "--show-config")
-    assert code == 0, err
-    assert "seed: 3" in out
+def test_toy_takes_seeds(monkeypatch, capsys, tmp_path):
+    import yaml
+
+    for args, seeds, jobs in ((["--seeds", "0,1"], [0, 1], "# 2 jobs"),
+                              (["--seed", "3"], [3], "# 1 job ")):
+        code, out, err = run_main(monkeypatch, capsys, "toy", *args, "--scale", "smoke",
+                                  "--results", str(tmp_path), "--show-config")
+        assert code == 0, err
+        assert yaml.safe_load(out)["toy"]["seeds"] == seeds and jobs in out
+    assert not any(tmp_path.iterdir())  # nothing ran
 
 
 def test_debug_shows_the_traceback_instead_of_one_line(monkeypatch, capsys, tmp_path):

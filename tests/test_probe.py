@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import torch
 from conftest import run_main
+from test_fig2 import check_claims_seeds_in_summary
 
 from wgan_repro.claims import probe_adam as adam_claims
 from wgan_repro.claims import probe_noise as noise_claims
@@ -293,6 +294,8 @@ def test_probe_noise_smoke_writes_files_and_claims(monkeypatch, capsys, tmp_path
     (row,) = claims[claims["experiment"] == "probe_noise"].to_dict("records")
     assert row["claim_id"] == noise_claims.P1_NOISE.claim_id
     assert "sigma 0.5" in row["measured_value"] and "sigma 1" in row["measured_value"]
+    seed_rows = check_claims_seeds_in_summary(tmp_path, "probe_noise")  # each number once
+    assert {r["part"].split(",")[0] for r in seed_rows} == {"sigma 0.5", "sigma 1"}
 
 
 def test_probe_show_config_runs_nothing(monkeypatch, capsys, tmp_path):

@@ -75,7 +75,7 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
          "no-batch-norm and MLP generators; mode collapse", "ablate", "metrics.csv",
          "ablate.seeds"),
     _row("toy", "toy", "P2 Figures 1–2: parallel lines and two 1-D Gaussians", "toy",
-         "summary.json", None),
+         "summary.json", "toy.seeds"),
     _row("probe_adam", "probe adam", "P2 §4.2: Adam against RMSProp on the WGAN critic (step "
          "cosine, blow-ups)", "probe_adam", "adam_cosine.csv", "probe.seeds"),
     _row("probe_noise", "probe noise", "P1 §3: the fig2 protocol without and with instance "

@@ -116,9 +116,10 @@ PROBE_ADAM_QUALITY_COLUMNS = (
 # results/probe_noise/instance_noise.csv: the fig2 protocol with and without instance noise.
 PROBE_NOISE_COLUMNS = ("arm",) + FIG2_COLUMNS  # arm: without_noise | sigma_<std> (probe.arms)
 
-# results/toy/parallel_lines.csv: one row per theta of P2 Fig. 1 (P0 on {0} x [0, 1], P_theta
-# on {theta} x [0, 1]).
+# results/toy/parallel_lines.csv: one row per seed and theta of P2 Fig. 1 (P0 on {0} x [0, 1],
+# P_theta on {theta} x [0, 1]).
 PARALLEL_LINES_COLUMNS = (
+    "seed",  # the job's seed (toy.seeds): every seed reruns the whole grid
     "theta",
     "w_closed_form", "js_closed_form", "kl_closed_form", "tv_closed_form",  # P2 Example 1
     "emd_samples",  # exact EMD (POT) between toy.eval_samples samples of each
@@ -127,8 +128,9 @@ PARALLEL_LINES_COLUMNS = (
     "critic_lipschitz",  # largest input-gradient norm of the critic over the samples
     "js_estimate",  # 1/2 L(D, g) + log 2 of the trained discriminator
 )
-# results/toy/two_gaussians.csv: one row per x of P2 Fig. 2.
+# results/toy/two_gaussians.csv: one row per seed and x of P2 Fig. 2.
 TWO_GAUSSIANS_COLUMNS = (
+    "seed",  # the job's seed (toy.seeds)
     "x", "density_real", "density_fake",
     "discriminator",  # D(x) = sigmoid(logit), the trained discriminator
     "discriminator_grad",  # dD/dx

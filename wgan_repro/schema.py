@@ -158,6 +158,7 @@ class ToyConfig:
     gaussian_std: float = 0.5
     gaussian_steps: int = 2000
     grid_points: int = 401  # x grid of the two-Gaussians plot
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])  # one job per seed
 
 
 @dataclass

@@ -196,14 +196,14 @@ def is_warmup_iteration(gen_iter: int, warmup: bool, warmup_critic_iters: int,
         gen_iter < warmup_gen_iters or (warmup_every > 0 and gen_iter % warmup_every == 0)))
 
 
-def adam_stats(cosine, quality, radius: int, *, warmup: bool, warmup_critic_iters: int,
-               warmup_gen_iters: int, warmup_every: int) -> dict[str, dict[str, Any]]:
-    """Per arm (seeds pooled): counted blow-ups, how many have a negative cosine within the
-    window, negative cosines outside the warm-up and how many fall inside a window.
+def adam_seed_stats(cosine, quality, radius: int, *, warmup: bool, warmup_critic_iters: int,
+                    warmup_gen_iters: int, warmup_every: int) -> dict[str, dict[int, dict[str, Any]]]:
+    """Per arm and seed ({arm: {seed: ...}}): counted blow-ups, how many have a negative cosine
+    within the window, negative cosines outside the warm-up and how many fall inside a window.
 
     The warm-up is the run's configuration (the ``objective.warmup*`` keys), never inferred from
     the table; adam_cosine.csv's gen_iter is 1-based, is_warmup_iteration's 0-based."""
-    stats: dict[str, dict[str, Any]] = {}
+    stats: dict[str, dict[int, dict[str, Any]]] = {}
     for (arm, seed), group in cosine.groupby(["arm", "seed"]):
         group = group.sort_values("critic_step")
         warm = {g for g in group["gen_iter"].unique() if is_warmup_iteration(
@@ -221,20 +221,26 @@ def adam_stats(cosine, quality, radius: int, *, warmup: bool, warmup_critic_iter
                 counted.append(row.critic_step)
         steps = group["critic_step"].to_numpy()
         negative = (group["step_cosine"] < 0).to_numpy() & outside.to_numpy()
-        in_window = _within(steps, counted, radius)
-        s = stats.setdefault(str(arm), {"blow_ups": 0, "jumps_outside": 0, "with_negative": 0,
-                                        "negatives": 0, "negatives_inside": 0, "undetermined": 0,
-                                        "updates_outside": 0, "lr": set()})
-        s["blow_ups"] += len(counted)
-        s["jumps_outside"] += len(candidates)
-        s["with_negative"] += sum(bool((negative & _within(steps, [b], radius)).any())
-                                  for b in counted)
-        s["negatives"] += int(negative.sum())
-        s["negatives_inside"] += int((negative & in_window).sum())
-        s["undetermined"] += undetermined
-        s["updates_outside"] += int(outside.sum())
-        s["lr"] |= set(group["lr"].astype(float))
+        stats.setdefault(str(arm), {})[int(seed)] = {
+            "blow_ups": len(counted), "jumps_outside": len(candidates),
+            "with_negative": sum(bool((negative & _within(steps, [b], radius)).any())
+                                 for b in counted),
+            "negatives": int(negative.sum()),
+            "negatives_inside": int((negative & _within(steps, counted, radius)).sum()),
+            "undetermined": undetermined, "updates_outside": int(outside.sum()),
+            "lr": set(group["lr"].astype(float))}
     return stats
+
+
+def adam_stats(cosine, quality, radius: int, **warmup_settings) -> dict[str, dict[str, Any]]:
+    """adam_seed_stats with the seeds pooled, per arm (counts summed, learning rates joined)."""
+    pooled: dict[str, dict[str, Any]] = {}
+    for arm, seeds in adam_seed_stats(cosine, quality, radius, **warmup_settings).items():
+        for one in seeds.values():
+            s = pooled.setdefault(arm, {k: 0 for k in one if k != "lr"} | {"lr": set()})
+            for key, value in one.items():
+                s[key] = s[key] | value if key == "lr" else s[key] + value
+    return pooled
 
 
 def _within(steps, centres, radius: int):

@@ -10,6 +10,10 @@ gives W up to that constant), so its estimate is divided by its measured Lipschi
 
 Two Gaussians (P2 Fig. 2): real and fake 1-D Gaussians far apart; a discriminator trained to
 optimality saturates (no gradient on the fake samples), the critic is nearly linear.
+
+Both are trained networks, so both figures are rerun for every seed of toy.seeds (one job per
+seed, each writing toy/runs/s<seed>/); the aggregation concatenates the seeds, with a leading
+seed column, into toy/parallel_lines.csv and toy/two_gaussians.csv.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from wgan_repro.objectives import (
     wasserstein_estimate,
     wgan_critic_loss,
 )
-from wgan_repro.plans import Plan, validated
+from wgan_repro.plans import Plan, validated, validated_jobs
 from wgan_repro.results import (
     PARALLEL_LINES_COLUMNS,
     TWO_GAUSSIANS_COLUMNS,
@@ -116,6 +120,11 @@ def validate_toy(cfg: DictConfig) -> None:
                ("gaussian_steps", 1), ("grid_points", 3)) if t[k] < m]
     errors += [f"toy.{k} must be > 0, got {t[k]}" for k in
                ("critic_lr", "discriminator_lr", "clip", "gaussian_std") if t[k] <= 0]
+    seeds = list(t.seeds)
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    errors += ["toy.seeds must name at least one seed"] if not seeds else []
+    errors += [f"toy.seeds names seed {', '.join(map(str, repeated))} more than once (a repeat "
+               "would count twice)"] if repeated else []
     if errors:
         raise ConfigError("; ".join(errors))
 
@@ -177,56 +186,77 @@ def run_two_gaussians(cfg: DictConfig) -> list[dict[str, float]]:
 
 
 def plan(user: list[str]) -> Plan:
-    """One job: the toy's nets are small."""
+    """One job per seed of toy.seeds (the critics and discriminators are trained networks: the
+    claims are judged on every seed)."""
     base = ["experiment=toy", *user]
     cfg = validated(base, validate_toy)
-    return Plan("toy", cfg, [base], [cfg.seed])
+    jobs = [[*base, f"seed={s}"] for s in cfg.toy.seeds]
+    validated_jobs(jobs, validate_toy)
+    return Plan("toy", cfg, jobs, list(cfg.toy.seeds))
+
+
+def run_folder(results_dir, seed: int) -> Path:
+    """Where one seed's job writes its two CSVs: toy/runs/s<seed>/."""
+    return Path(results_dir) / "toy" / "runs" / f"s{int(seed)}"
 
 
 def run(cfg: DictConfig) -> dict[str, Any]:
-    """Both figures' data: parallel_lines.csv and two_gaussians.csv (one job: the nets are
-    small). ``cfg`` was validated when the job was planned (validate_toy)."""
-    out = Path(cfg.results_dir) / "toy"
-    write_csv(out / "parallel_lines.csv", run_parallel_lines(cfg), PARALLEL_LINES_COLUMNS)
-    write_csv(out / "two_gaussians.csv", run_two_gaussians(cfg), TWO_GAUSSIANS_COLUMNS)
-    return {"seed": cfg.seed, "parallel_lines": str(out / "parallel_lines.csv"),
+    """One seed's data of both figures: toy/runs/s<seed>/parallel_lines.csv and
+    two_gaussians.csv (the seed in their first column). ``cfg`` was validated when the job was
+    planned (validate_toy)."""
+    out = run_folder(cfg.results_dir, cfg.seed)
+    seed = {"seed": int(cfg.seed)}
+    write_csv(out / "parallel_lines.csv", [{**seed, **r} for r in run_parallel_lines(cfg)],
+              PARALLEL_LINES_COLUMNS)
+    write_csv(out / "two_gaussians.csv", [{**seed, **r} for r in run_two_gaussians(cfg)],
+              TWO_GAUSSIANS_COLUMNS)
+    return {"seed": int(cfg.seed), "parallel_lines": str(out / "parallel_lines.csv"),
             "two_gaussians": str(out / "two_gaussians.csv")}
 
 
 def aggregate(plan: Plan, runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """summary.json from the one run's two CSVs (already where the figures read them);
-    returns the summary."""
+    """The seeds' CSVs concatenated (by seed) into toy/parallel_lines.csv and
+    toy/two_gaussians.csv, where the judge and the figures read them, and summary.json with each
+    seed's descriptive numbers; returns the summary.
+
+    The claims' statistics are not in these numbers: the judge computes them once, from the two
+    CSVs, and writes them into results/claims_seeds.csv and this summary's "claims_seeds"."""
+    import pandas as pd
+
     cfg = plan.cfg
-    (run,) = runs
-    lines = read_csv(Path(run["parallel_lines"]), PARALLEL_LINES_COLUMNS)
-    gaussians = read_csv(Path(run["two_gaussians"]), TWO_GAUSSIANS_COLUMNS)
-    summary = summarize(lines, gaussians, cfg)
-    summary["source"] = (f"toy/parallel_lines.csv, toy/two_gaussians.csv (tier {cfg.tier}, seed "
-                         f"{cfg.seed}, {cfg.toy.thetas} thetas)")
-    write_json(plan.results_dir / "toy" / "summary.json", summary)
+    runs = sorted(runs, key=lambda r: r["seed"])
+    out = plan.results_dir / "toy"
+    tables = {}
+    for name, columns in (("parallel_lines", PARALLEL_LINES_COLUMNS),
+                          ("two_gaussians", TWO_GAUSSIANS_COLUMNS)):
+        frame = pd.concat([read_csv(Path(r[name]), columns) for r in runs], ignore_index=True)
+        write_csv(out / f"{name}.csv", frame.to_dict("records"), columns)
+        tables[name] = frame
+    seeds = [int(r["seed"]) for r in runs]
+    summary = {"seeds": {str(seed): describe_seed(tables["parallel_lines"], tables["two_gaussians"],
+                                                  seed, cfg) for seed in seeds},
+               "source": (f"toy/parallel_lines.csv, toy/two_gaussians.csv (tier {cfg.tier}, seeds "
+                          f"{', '.join(map(str, seeds))}, {cfg.toy.thetas} thetas)")}
+    write_json(out / "summary.json", summary)
     return summary
 
 
-def summarize(lines, gaussians, cfg: DictConfig) -> dict[str, Any]:
+def describe_seed(lines, gaussians, seed: int, cfg: DictConfig) -> dict[str, Any]:
+    """One seed's descriptive numbers (none of them a claim's statistic): the clipped critic's
+    measured Lipschitz constant over the theta grid (what its estimate is divided by) and the
+    trained discriminator's D(x) and the critic's f(x) at the two Gaussians' means."""
     t = cfg.toy
-    moved = lines[lines["theta"] != 0]
-    lo = min(t.gaussian_real_mean, t.gaussian_fake_mean) - 2 * t.gaussian_std
-    hi = max(t.gaussian_real_mean, t.gaussian_fake_mean) + 2 * t.gaussian_std
-    span = gaussians[(gaussians["x"] >= lo) & (gaussians["x"] <= hi)]
-    fake_side = gaussians[(gaussians["x"] - t.gaussian_fake_mean).abs() <= t.gaussian_std]
-    slope, intercept = np.polyfit(span["x"], span["critic"], 1)
-    residual = span["critic"] - (slope * span["x"] + intercept)
-    r2 = 1.0 - float((residual ** 2).sum() / ((span["critic"] - span["critic"].mean()) ** 2).sum())
-    max_grad = float(gaussians["discriminator_grad"].abs().max())
-    return {
-        "critic_error_max": float((lines["critic_estimate"] - lines["w_closed_form"]).abs().max()),
-        "emd_error_max": float((lines["emd_samples"] - lines["w_closed_form"]).abs().max()),
-        "js_deviation_max": float((moved["js_estimate"] - LOG_2).abs().max() / LOG_2),
-        "js_at_zero": float(lines.loc[lines["theta"] == 0, "js_estimate"].iloc[0])
-        if (lines["theta"] == 0).any() else None,
-        "discriminator_grad_fake_mean": float(fake_side["discriminator_grad"].abs().mean()),
-        "discriminator_grad_max": max_grad,
-        "discriminator_saturation_ratio": float(fake_side["discriminator_grad"].abs().mean())
-        / max(max_grad, 1e-300),
-        "critic_linear_r2": r2,
-    }
+    lines, gaussians = lines[lines["seed"] == seed], gaussians[gaussians["seed"] == seed]
+    lipschitz = lines["critic_lipschitz"]
+
+    def at(column: str, x: float) -> float:
+        return float(gaussians.loc[(gaussians["x"] - x).abs().idxmin(), column])
+
+    return {"thetas": int(len(lines)),
+            "critic_lipschitz_median": float(lipschitz.median()),
+            "critic_lipschitz_min": float(lipschitz.min()),
+            "critic_lipschitz_max": float(lipschitz.max()),
+            "discriminator_at_real_mean": at("discriminator", t.gaussian_real_mean),
+            "discriminator_at_fake_mean": at("discriminator", t.gaussian_fake_mean),
+            "critic_at_real_mean": at("critic", t.gaussian_real_mean),
+            "critic_at_fake_mean": at("critic", t.gaussian_fake_mean)}
