@@ -61,7 +61,7 @@ SHORT = {
     "fig2": ["fig2", "--epochs", "1,2", "--d-iters", "50", "--seeds", "0"],
     "curve": ["curve", *SHORT_WGAN],
     "ablate": ["ablate", "--mlp", *SHORT_WGAN],  # the largest generator
-    "toy": ["toy"],
+    "toy": ["toy", "--seeds", "0"],
     "probe_adam": ["probe", "adam", *SHORT_WGAN],
     "probe_noise": ["probe", "noise", "--epochs", "1", "--seeds", "0", "fig2.d_iters=50"],
 }

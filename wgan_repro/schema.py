@@ -285,11 +285,11 @@ def validate(cfg: DictConfig | Any) -> None:
            f"progress must be auto, rich, plain or none, got {cfg.progress!r}", errors)
     _check(str(cfg.results_dir).strip() != "", "results_dir must be a folder path, got an "
            "empty string", errors)
-    for section in ("fig2", "curve", "ablate", "probe"):
+    for section in ("fig2", "curve", "ablate", "probe", "toy"):
         seeds = list(cfg[section].seeds)
         repeated = sorted({s for s in seeds if seeds.count(s) > 1})
         _check(not repeated, f"{section}.seeds names seed {', '.join(map(str, repeated))} more "
-               "than once (a repeat would count twice in the medians)", errors)
+               "than once (a repeat would count twice in the verdict)", errors)
     errors += [f"{key} must be a finite number, got {value}"
                for key, value in _leaves(cfg) if isinstance(value, float)
                and not math.isfinite(value)]
