@@ -370,7 +370,8 @@ def probe_noise(
 @verb(app, "all")
 def all_experiments(shared: Shared, overrides: OverridesArg = None) -> None:
     """Every experiment in turn: fig2, curve, ablate --all, toy, probe adam, probe noise
-    (cpu tier: about 1 h 45 min on 2 cores). --seeds applies to every experiment. Then run `wgan-repro report`."""
+    (cpu tier: about 1 h 45 min on 2 cores). --seeds applies to every experiment. Then run
+    `wgan-repro report`."""
     common = build_overrides(overrides, shared.results, shared.scale, None)
     for experiment in registry.EXPERIMENTS.values():
         user = list(common)

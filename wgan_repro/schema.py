@@ -285,7 +285,10 @@ def validate(cfg: DictConfig | Any) -> None:
            f"progress must be auto, rich, plain or none, got {cfg.progress!r}", errors)
     _check(str(cfg.results_dir).strip() != "", "results_dir must be a folder path, got an "
            "empty string", errors)
-    for section in ("fig2", "curve", "ablate", "probe", "toy"):
+    from wgan_repro.registry import EXPERIMENTS
+
+    for key in sorted({e.seeds_key for e in EXPERIMENTS.values() if e.seeds_key}):
+        section = key.split(".")[0]
         seeds = list(cfg[section].seeds)
         repeated = sorted({s for s in seeds if seeds.count(s) > 1})
         _check(not repeated, f"{section}.seeds names seed {', '.join(map(str, repeated))} more "

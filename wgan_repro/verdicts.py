@@ -42,7 +42,7 @@ REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = VERDICTS
 __all__ = ["REPRODUCED", "NOT_REPRODUCED", "INCONCLUSIVE", "Outcome", "Claim", "missing", "check",
            "inconclusive", "all_of", "any_of", "given", "majority", "needs", "fmt", "num",
            "judge_all", "SeedValue", "measured", "unmeasured", "seed_verdict", "describe",
-           "MIN_SEEDS", "SEED_RULE"]
+           "MIN_SEEDS", "SEED_RULE", "Judged"]
 
 # "With >= 3 seeds for any claim over trained networks" (issue #23): with fewer, the seed band
 # says nothing about a change of seed, so neither reproduced nor not reproduced.
@@ -228,6 +228,10 @@ def _part_reason(part: str, vs: list[SeedValue], spec: str) -> str:
     if notes:
         text += f", not judged where {'; '.join(notes)}"
     return f"{text}; {passing} of {len(vs)} seeds pass"
+
+
+# What a per-seed rule returns: its outcome, the measured value in words, its seed values.
+Judged = tuple[Outcome, str, list[SeedValue]]
 
 
 def seed_verdict(values: Sequence[SeedValue], min_seeds: int = MIN_SEEDS,

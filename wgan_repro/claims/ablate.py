@@ -24,7 +24,7 @@ from wgan_repro.verdicts import (
     MIN_SEEDS,
     SEED_RULE,
     Claim,
-    Outcome,
+    Judged,
     SeedValue,
     describe,
     fmt,
@@ -96,7 +96,6 @@ P2_FIG7 = Claim(
     "significant mode collapse for the GAN MLP; none for WGAN")
 
 CLAIMS = (P2_FIG5, P2_FIG6, P2_FIG7)
-Judged = tuple[Outcome, str, list[SeedValue]]
 ARM_NAMES = {"wgan": "WGAN", "gan": "GAN"}
 CLASSES = "digit classes covered"
 KL = "KL(class histogram || uniform)"

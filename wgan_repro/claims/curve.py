@@ -21,6 +21,7 @@ from wgan_repro.stats import curve_runs, ratio, spearman
 from wgan_repro.verdicts import (
     SEED_RULE,
     Claim,
+    Judged,
     Outcome,
     SeedValue,
     describe,
@@ -91,7 +92,6 @@ P2_FIG3_FAILED = Claim(
     "estimate flat (~15) while samples stay bad")
 
 CLAIMS = (P2_FIG3_TRACKS, P2_FIG4_JS, P2_FIG3_FAILED)
-Judged = tuple[Outcome, str, list[SeedValue]]
 
 
 def spearman_part(run: str) -> tuple[str, str]:

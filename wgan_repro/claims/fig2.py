@@ -29,7 +29,7 @@ from wgan_repro.stats import (
 from wgan_repro.verdicts import (
     SEED_RULE,
     Claim,
-    Outcome,
+    Judged,
     SeedValue,
     describe,
     fmt,
@@ -119,7 +119,6 @@ BEST_PART, BEST_DECAY = "best snapshot", "most orders decayed over the seed's sn
 GROWN = f"-log D norm over {LAST} / at d_iter 0"
 VARIANCE_GROWN = f"-log D gradient variance over {LAST} / at d_iter 0"
 
-Judged = tuple[Outcome, str, list[SeedValue]]
 
 
 def _edge_values(edges, statistic: str, value, comparison: str, threshold: float

@@ -23,6 +23,7 @@ from wgan_repro.stats import adam_seed_stats
 from wgan_repro.verdicts import (
     SEED_RULE,
     Claim,
+    Judged,
     Outcome,
     SeedValue,
     describe,
@@ -98,7 +99,6 @@ P2_ADAM_UNSTABLE = Claim(
 CLAIMS = (P2_ADAM_NEGATIVE, P2_ADAM_ONLY, P2_ADAM_UNSTABLE)
 MORE = f"Adam minus RMSProp counted blow-ups per {RATE_PER_UPDATES} critic updates"
 
-Judged = tuple[Outcome, str, list[SeedValue]]
 SeedStats = dict[str, dict[int, dict[str, Any]]]  # arm -> seed -> stats.adam_seed_stats' counts
 
 

@@ -23,6 +23,7 @@ from wgan_repro.claims import read_json, read_table, read_yaml, source_of
 from wgan_repro.verdicts import (
     SEED_RULE,
     Claim,
+    Judged,
     Outcome,
     SeedValue,
     describe,
@@ -93,7 +94,6 @@ JS_DEVIATION = "largest |JS estimate - log 2| / log 2 over theta != 0"
 SATURATION = "mean |dD/dx| on the fakes / largest |dD/dx|"
 R2 = "R^2 of a straight-line fit"
 
-Judged = tuple[Outcome, str, list[SeedValue]]
 PerSeed = dict[int, dict[str, float]]  # seed -> statistics (seed_statistics' keys)
 
 
