@@ -124,13 +124,6 @@ def growth(frame, column: str) -> dict[str, float]:
                                 lambda r: ratio(r["last"], r["start"]))
 
 
-def decay_orders(frame, column: str) -> dict[str, float]:
-    """Per snapshot, seed median of log10((value at d_iter 0) / (median over the last
-    EDGE_FRACTION)): how many orders of magnitude ``column`` fell."""
-    return seed_median_by_epoch(per_seed_edges(frame, column),
-                                lambda r: log10_ratio(r["start"], r["last"]))
-
-
 # ---- curve.csv + quality.csv ----------------------------------------------------------------------
 def curve_runs(curve, quality) -> dict[str, dict[str, Any]]:
     """Per run and seed: the median-filtered estimate (the WGAN's W estimate or the GAN's JS
