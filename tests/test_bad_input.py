@@ -177,9 +177,9 @@ BAD_INPUTS = [
              "fig2.seeds names seed 1 more than once"),
     BadInput("toy-infinite-lr", "toy with a non-finite learning rate (toy optim.lr=inf)",
              ("toy", *SMOKE, "optim.lr=inf"), CONFIG, "optim.lr must be a finite number"),
-    BadInput("launcher-plugin-missing", "--launcher joblib without the launchers extra installed",
+    BadInput("launcher-plugin-missing", "--launcher joblib with its plugin uninstalled",
              ("train", *SMOKE, "--launcher", "joblib"), CONFIG,
-             "pip install 'wgan-repro[launchers]'",
+             "pip install hydra-joblib-launcher",
              patch=lambda monkeypatch: monkeypatch.setattr(hydra_runner, "plugin_installed",
                                                            lambda module: False)),
 ]

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from conftest import run_main
 
-from wgan_repro import hydra_runner, plans
+from wgan_repro import hydra_runner, plans, registry
 from wgan_repro.errors import ConfigError
 from wgan_repro.results import FIG2_COLUMNS, TIMINGS_COLUMNS, read_csv
 
@@ -46,6 +46,44 @@ def test_a_malformed_override_is_a_config_error():
 def test_parallel_jobs_share_the_cores(monkeypatch, launcher, n_jobs, cores, launch, job):
     monkeypatch.setattr(plans, "cpu_count", lambda: cores)
     assert plans.launcher_settings(launcher, n_jobs, [], []) == (launch, job)
+
+
+def _plan(tier: str, device: str = "cpu") -> list[tuple[str, plans.Plan]]:
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.create({"tier": tier, "device": device, "results_dir": "results"})
+    return [("", plans.Plan("fig2", cfg, [["seed=0"], ["seed=1"]], [0, 1]))]
+
+
+@pytest.mark.parametrize("launcher,tier,device,n_jobs,cores,expected", [
+    ("auto", "cpu", "cpu", 3, 2, "joblib"),  # issue #23: the cpu tier's multi-job default
+    ("auto", "cpu", "cpu", 1, 2, "basic"),  # one job: nothing to run side by side
+    ("auto", "cpu", "cpu", 3, 1, "basic"),  # one core: nothing to share out
+    ("auto", "smoke", "cpu", 3, 2, "basic"),  # short tiers: process start-up would dominate
+    ("auto", "quick", "cpu", 3, 2, "basic"),
+    ("auto", "cpu", "cuda", 3, 2, "basic"),  # one GPU: jobs one after another
+    ("basic", "cpu", "cpu", 3, 2, "basic"),  # --launcher basic keeps today's behaviour
+    ("submitit_slurm", "cpu", "cpu", 3, 2, "submitit_slurm"),
+])
+def test_auto_picks_joblib_only_for_several_cpu_tier_jobs_on_several_cores(
+        monkeypatch, launcher, tier, device, n_jobs, cores, expected):
+    monkeypatch.setattr(plans, "cpu_count", lambda: cores)
+    assert plans.resolve_launcher(launcher, _plan(tier, device), n_jobs) == expected
+
+
+def test_auto_falls_back_to_basic_without_the_joblib_plugin(monkeypatch):
+    monkeypatch.setattr(plans, "cpu_count", lambda: 2)
+    monkeypatch.setattr(hydra_runner, "plugin_installed", lambda module: False)
+    assert plans.resolve_launcher("auto", _plan("cpu"), 3) == "basic"
+
+
+def test_the_cpu_tier_records_the_launcher_auto_chose(monkeypatch):
+    """What --show-config prints: the launcher auto resolved to, before anything runs."""
+    monkeypatch.setattr(plans, "cpu_count", lambda: 2)
+    lines = []
+    plans.execute(registry.get("toy"), ["device=cpu"], "auto", show_config=True,
+                  echo=lines.append)
+    assert any("with the joblib launcher" in line for line in lines)
 
 
 def test_what_the_user_sets_for_the_launcher_is_kept(monkeypatch):

@@ -107,9 +107,9 @@ def check_launcher(launcher: str) -> None:
     if launcher in LAUNCHER_PLUGINS:
         module, package = LAUNCHER_PLUGINS[launcher]
         if not plugin_installed(module):
+            extra = "" if launcher == "joblib" else " (or pip install 'wgan-repro[launchers]')"
             raise ConfigError(f"the {launcher} launcher needs the {package} plugin, which is not "
-                              "installed: pip install 'wgan-repro[launchers]' (or pip install "
-                              f"{package})")
+                              f"installed: pip install {package}{extra}")
 
 
 def is_hydra_override(override: str) -> bool:

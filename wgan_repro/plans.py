@@ -97,6 +97,33 @@ def has_key(overrides: list[str], key: str) -> bool:
     return any(o.lstrip("+~").split("=", 1)[0] == key for o in overrides)
 
 
+# issue #23: on 2 cores one process per job with one thread each (joblib) finished 1.21x (fig2)
+# and 1.32x (ablate) the jobs an hour of one process with both threads (basic):
+# benchmarks/launcher_throughput.csv (AMD EPYC, fp32). Short tiers and GPUs keep basic.
+AUTO_PARALLEL_TIERS = ("cpu",)
+
+
+def resolve_launcher(launcher: str, plans: list[tuple[str, Plan]], n_jobs: int) -> str:
+    """``auto``: joblib for a multi-job run on the CPU at the cpu tier when there are several
+    cores and the plugin is installed (it is a core dependency), basic otherwise. Any other
+    launcher is the user's choice and kept."""
+    if launcher != "auto":
+        return launcher
+    cfg = plans[0][1].cfg
+    parallel = (n_jobs > 1 and cpu_count() > 1 and cfg.get("tier") in AUTO_PARALLEL_TIERS
+                and _runs_on_cpu(str(cfg.get("device", "auto")))
+                and hydra_runner.plugin_installed(hydra_runner.LAUNCHER_PLUGINS["joblib"][0]))
+    return "joblib" if parallel else "basic"
+
+
+def _runs_on_cpu(device: str) -> bool:
+    if device != "auto":
+        return device == "cpu"
+    from wgan_repro.runtime import select_device
+
+    return select_device("auto").type == "cpu"
+
+
 def launcher_settings(launcher: str, n_jobs: int, launch_overrides: list[str],
                       job_overrides: list[str]) -> tuple[list[str], list[str]]:
     """Extra (launch, per-job) overrides so parallel jobs share the cores instead of each
@@ -158,13 +185,14 @@ def plan_points(experiment: Experiment, points: list[list[str]], options: dict
     return plans
 
 
-def execute(experiment: Experiment, user: list[str], launcher: str = "basic",
+def execute(experiment: Experiment, user: list[str], launcher: str = "auto",
             show_config: bool = False, command: str | None = None,
             echo: Callable[[str], None] = print, **options: Any) -> list[SweepPointResult]:
     """Expand sweeps in ``user``, plan every sweep point (``options`` go to the planner, e.g.
     ablate's variants), launch all their jobs in one launcher call, aggregate each point, judge
     its claims, draw its figures and record its config and timing."""
-    hydra_runner.check_launcher(launcher)  # before any planning: a missing plugin says so
+    if launcher != "auto":
+        hydra_runner.check_launcher(launcher)  # before any planning: a missing plugin says so
     launch_user = [o for o in user if hydra_runner.is_hydra_override(o)]
     job_user = [o for o in user if not hydra_runner.is_hydra_override(o)]
     points = hydra_runner.expand_sweeps(job_user)
@@ -173,6 +201,7 @@ def execute(experiment: Experiment, user: list[str], launcher: str = "basic",
     plans = plan_points(experiment, points, options)
     root = plans[0][1].results_dir
     n_jobs = sum(len(plan.jobs) for _, plan in plans)
+    launcher = resolve_launcher(launcher, plans, n_jobs)
     if show_config:
         _show(plans, n_jobs, launcher, echo)
         return [SweepPointResult(label, plan, None) for label, plan in plans]
