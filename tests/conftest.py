@@ -22,6 +22,11 @@ from wgan_repro import cli, hydra_runner
 # on another thread count sums in another order (and then differs in the last bits).
 THREADS = 1 if os.environ.get("PYTEST_XDIST_WORKER") else 2
 torch.set_num_threads(THREADS)
+# Step times for the verbs' time estimates (wgan_repro.eta): one cache for the test session's
+# workers, never the user's own (~/.cache/wgan-repro).
+_SESSION = os.getppid() if os.environ.get("PYTEST_XDIST_WORKER") else os.getpid()
+os.environ.setdefault("WGAN_REPRO_CACHE", os.path.join(os.environ.get("TMPDIR", "/tmp"),
+                                                       f"wgan-repro-test-eta-{_SESSION}"))
 
 
 @pytest.fixture(autouse=True)

@@ -68,13 +68,13 @@ def _plan(tier: str, device: str = "cpu") -> list[tuple[str, plans.Plan]]:
 def test_auto_picks_joblib_only_for_several_cpu_tier_jobs_on_several_cores(
         monkeypatch, launcher, tier, device, n_jobs, cores, expected):
     monkeypatch.setattr(plans, "cpu_count", lambda: cores)
-    assert plans.resolve_launcher(launcher, _plan(tier, device), n_jobs) == expected
+    assert plans.resolve_launcher(launcher, _plan(tier, device), n_jobs)[0] == expected
 
 
 def test_auto_falls_back_to_basic_without_the_joblib_plugin(monkeypatch):
     monkeypatch.setattr(plans, "cpu_count", lambda: 2)
     monkeypatch.setattr(hydra_runner, "plugin_installed", lambda module: False)
-    assert plans.resolve_launcher("auto", _plan("cpu"), 3) == "basic"
+    assert plans.resolve_launcher("auto", _plan("cpu"), 3)[0] == "basic"
 
 
 def test_the_cpu_tier_records_the_launcher_auto_chose(monkeypatch):

@@ -37,6 +37,7 @@ class Plan:
     jobs: list[list[str]]  # one full override list per job
     seeds: list[int]
     context: dict[str, Any] = field(default_factory=dict)  # what the aggregation needs beyond cfg
+    job_cfgs: list[Any] = field(default_factory=list)  # each job's validated config (the estimate)
 
     @property
     def results_dir(self) -> Path:
@@ -69,7 +70,7 @@ def plan_train(user: list[str], seeds: list[int] | None = None) -> Plan:
     """One training run (P2 Algorithm 1 by default), or one per seed."""
     jobs = [[*user, f"seed={s}"] for s in seeds] if seeds else [list(user)]
     configs = validated_jobs(jobs)
-    return Plan("train", configs[0], jobs, [c.seed for c in configs])
+    return Plan("train", configs[0], jobs, [c.seed for c in configs], job_cfgs=configs)
 
 
 def aggregate_train(plan: Plan, runs: list[dict]) -> dict:
@@ -78,7 +79,8 @@ def aggregate_train(plan: Plan, runs: list[dict]) -> dict:
 
 # `train` runs one configuration: no claims, no figures, so it is no registry row.
 TRAIN = Experiment("train", "train", "one training run", plan_train, "wgan_repro.train:train",
-                   aggregate_train, judge=None, figures=None, marker="", seeds_key=None)
+                   aggregate_train, judge=None, figures=None, marker="", seeds_key=None,
+                   expected="wgan_repro.eta:train_loop_seconds")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -98,22 +100,63 @@ def has_key(overrides: list[str], key: str) -> bool:
 
 
 # issue #23: on 2 cores one process per job with one thread each (joblib) finished 1.21x (fig2)
-# and 1.32x (ablate) the jobs an hour of one process with both threads (basic):
-# benchmarks/launcher_throughput.csv (AMD EPYC, fp32). Short tiers and GPUs keep basic.
+# and 1.32x (ablate) the jobs an hour of one process with both threads (basic), 4 jobs each:
+# benchmarks/launcher_throughput.csv (AMD EPYC, fp32). With 3 jobs on 2 workers one core
+# idles through the last job, so auto compares both launchers' expected times (wgan_repro.eta).
+# Short tiers and GPUs keep basic.
 AUTO_PARALLEL_TIERS = ("cpu",)
 
 
-def resolve_launcher(launcher: str, plans: list[tuple[str, Plan]], n_jobs: int) -> str:
-    """``auto``: joblib for a multi-job run on the CPU at the cpu tier when there are several
-    cores and the plugin is installed (it is a core dependency), basic otherwise. Any other
-    launcher is the user's choice and kept."""
+def resolve_launcher(launcher: str, plans: list[tuple[str, Plan]], n_jobs: int,
+                     experiment: Experiment | None = None, launch_user: list[str] = (),
+                     job_user: list[str] = ()) -> tuple[str, Any, str]:
+    """(launcher, its expected time or None, why auto chose it or ""). ``auto``: for a
+    multi-job run on the CPU at the cpu tier with several cores and the joblib plugin, the one
+    of basic and joblib with the shorter expected time on this machine (joblib when no estimate
+    can be made); basic otherwise. Any other launcher is the user's choice and kept."""
+    def expected(name: str):
+        return expected_time(experiment, plans, name, n_jobs, launch_user, job_user)
+
     if launcher != "auto":
-        return launcher
+        return launcher, expected(launcher), ""
     cfg = plans[0][1].cfg
     parallel = (n_jobs > 1 and cpu_count() > 1 and cfg.get("tier") in AUTO_PARALLEL_TIERS
                 and _runs_on_cpu(str(cfg.get("device", "auto")))
                 and hydra_runner.plugin_installed(hydra_runner.LAUNCHER_PLUGINS["joblib"][0]))
-    return "joblib" if parallel else "basic"
+    if not parallel:
+        return "basic", expected("basic"), ""
+    times = {name: expected(name) for name in ("basic", "joblib")}
+    if any(t is None for t in times.values()):
+        return "joblib", times["joblib"], ""
+    pick = min(times, key=lambda name: times[name].seconds)
+    other = "basic" if pick == "joblib" else "joblib"
+    return pick, times[pick], (f"auto chose {pick} over {other} "
+                               f"({times[other].seconds / times[pick].seconds:.2f}x its time)")
+
+
+def expected_time(experiment: Experiment | None, plans: list[tuple[str, Plan]], launcher: str,
+                  n_jobs: int, launch_user: list[str], job_user: list[str]):
+    """The expected wall time on this machine (wgan_repro.eta.Estimate) with ``launcher``, or
+    None: no estimate for a cluster (its queue and nodes are not this machine's), for an
+    experiment without one, or when the steps cannot be timed here."""
+    job_cfgs = [cfg for _, plan in plans for cfg in plan.job_cfgs]
+    if (experiment is None or experiment.expected is None or not job_cfgs
+            or launcher.startswith("submitit")):
+        return None
+    from wgan_repro import eta
+
+    launch, job = launcher_settings(launcher, n_jobs, launch_user, job_user)
+
+    def setting(overrides: list[str], key: str, default: int) -> int:
+        values = [o.split("=", 1)[1] for o in overrides if has_key([o], key)]
+        return int(values[-1]) if values else default
+
+    parallel = setting([*launch_user, *launch], "hydra.launcher.n_jobs", 1)
+    threads = setting([*job_user, *job], "threads", job_cfgs[0].get("threads") or cpu_count())
+    try:
+        return eta.estimate(resolve(experiment.expected), job_cfgs, parallel, threads)
+    except (RuntimeError, ValueError, OSError):  # an estimate never stops a run
+        return None
 
 
 def _runs_on_cpu(device: str) -> bool:
@@ -201,9 +244,11 @@ def execute(experiment: Experiment, user: list[str], launcher: str = "auto",
     plans = plan_points(experiment, points, options)
     root = plans[0][1].results_dir
     n_jobs = sum(len(plan.jobs) for _, plan in plans)
-    launcher = resolve_launcher(launcher, plans, n_jobs)
+    launcher, estimate, why = resolve_launcher(launcher, plans, n_jobs, experiment, launch_user,
+                                               job_user)
+    timing = "" if estimate is None else _estimate_line(estimate, why)
     if show_config:
-        _show(plans, n_jobs, launcher, echo)
+        _show(plans, n_jobs, launcher, echo, timing)
         return [SweepPointResult(label, plan, None) for label, plan in plans]
     from wgan_repro.results import check_writable
 
@@ -212,6 +257,8 @@ def execute(experiment: Experiment, user: list[str], launcher: str = "auto",
     jobs = [[*job, *job_extra] for _, plan in plans for job in plan.jobs]
     echo(f"{experiment.name}: launching {n_jobs} job{'s' if n_jobs != 1 else ''} with the "
          f"{launcher} launcher" + (f" over {len(plans)} sweep points" if len(plans) > 1 else ""))
+    if timing:
+        echo(timing)
     started = time.perf_counter()
     returns = hydra_runner.launch(resolve(experiment.task), jobs, launcher,
                                   [*launch_user, *launch_extra, f"results_dir='{root}'"])
@@ -226,7 +273,13 @@ def execute(experiment: Experiment, user: list[str], launcher: str = "auto",
     return results
 
 
-def _show(plans: list[tuple[str, Plan]], n_jobs: int, launcher: str, echo) -> None:
+def _estimate_line(estimate, why: str) -> str:
+    from wgan_repro.eta import describe
+
+    return describe(estimate) + (f"; {why}" if why else "")
+
+
+def _show(plans: list[tuple[str, Plan]], n_jobs: int, launcher: str, echo, timing: str) -> None:
     from omegaconf import OmegaConf
 
     for label, plan in plans:
@@ -234,7 +287,7 @@ def _show(plans: list[tuple[str, Plan]], n_jobs: int, launcher: str, echo) -> No
             echo(f"# sweep point {label}")
         echo(OmegaConf.to_yaml(plan.cfg))
     echo(f"# {n_jobs} job{'s' if n_jobs != 1 else ''} with the {launcher} launcher; "
-         "nothing was run (--show-config)")
+         "nothing was run (--show-config)" + (f"\n# {timing}" if timing else ""))
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,8 @@ class Experiment:
     marker: str  # a file in its folder whose presence means it ran (what --rejudge looks for)
     seeds_key: str | None  # the config key of its seed list (None: one run, seeded by `seed`)
     config_file: str = "config.yaml"  # the verb-level config, saved in its folder
+    # (job config, eta.StepTimer) -> seconds one job takes from scratch on this machine
+    expected: Ref | None = None
 
     @property
     def folder(self) -> str:
@@ -57,11 +59,13 @@ def _row(name: str, verb: str, title: str, module: str, marker: str,
          seeds_key: str | None) -> Experiment:
     """A row whose planner, task and aggregation live in wgan_repro.experiments.<module> as
     plan/run/aggregate, whose claims live in wgan_repro.claims.<name> as judge and whose figures
-live in wgan_repro.plots.<name> as figures."""
+live in wgan_repro.plots.<name> as figures and whose time estimate is the module's
+    expected_seconds."""
     experiment = f"wgan_repro.experiments.{module}"
     return Experiment(name, verb, title, f"{experiment}:plan", f"{experiment}:run",
                       f"{experiment}:aggregate", f"wgan_repro.claims.{name}:judge",
-                      f"wgan_repro.plots.{name}:figures", marker, seeds_key)
+                      f"wgan_repro.plots.{name}:figures", marker, seeds_key,
+                      expected=f"{experiment}:expected_seconds")
 
 
 # Report order: the papers' figures first, then the probes.

@@ -125,8 +125,9 @@ class Progress:
             self.bar.update(self.task, completed=gen_iter, losses=text)
         elif gen_iter % self.log_every == 0 or gen_iter == self.total:
             rate = (gen_iter - self.start_iter) / max(time.perf_counter() - self.started, 1e-9)
-            print(f"[{self.title}] gen_iter {gen_iter}/{self.total}  {text}  ({rate:.1f} it/s)",
-                  flush=True)
+            left = (self.total - gen_iter) / max(rate, 1e-9)
+            print(f"[{self.title}] gen_iter {gen_iter}/{self.total}  {text}  ({rate:.1f} it/s, "
+                  f"{left / 60:.1f} min left)", flush=True)
 
 
 # ---- the loop ------------------------------------------------------------------------------------
@@ -275,13 +276,18 @@ def _train_in(run_dir: Path, cfg: DictConfig, evaluate, critic_step_hook) -> dic
 # ---- the loop's helpers --------------------------------------------------------------------------
 def build_nets(cfg: DictConfig, data, device: torch.device) -> Nets:
     """Fresh networks (in the configured memory layout), optimisers and batch stream."""
+    batches = make_batches(data, cfg.train.batch_size, cfg.seed, device, cfg.data.num_workers)
+    return build_nets_from(cfg, data.sample_shape, batches, device)
+
+
+def build_nets_from(cfg: DictConfig, sample_shape, batches, device: torch.device) -> Nets:
+    """``build_nets`` with a given batch stream (wgan_repro.eta times steps on a fixed batch)."""
     layout = cfg.train.channels_last
-    generator = precision.laid_out(build_generator(cfg.generator, data.sample_shape).to(device),
+    generator = precision.laid_out(build_generator(cfg.generator, sample_shape).to(device),
                                    layout)
-    critic = precision.laid_out(build_critic(cfg.critic, data.sample_shape).to(device), layout)
+    critic = precision.laid_out(build_critic(cfg.critic, sample_shape).to(device), layout)
     return Nets(generator, critic, make_optimizer(cfg.optim, generator.parameters()),
-                make_optimizer(cfg.optim, critic.parameters()),
-                make_batches(data, cfg.train.batch_size, cfg.seed, device, cfg.data.num_workers))
+                make_optimizer(cfg.optim, critic.parameters()), batches)
 
 
 def restore(nets: Nets, state: dict | None, device: torch.device

@@ -64,13 +64,13 @@ def plan(user: list[str], variants: list[str] | None = None) -> Plan:
              f"ablate.variant={v}", f"ablate.arm={arm}", f"seed={s}"]
             for v in chosen for s in cfg.ablate.seeds for arm in ARMS]
     # Each variant may have its own length and image size: its first job's config says.
-    lengths = {}
-    for job_cfg in validated_jobs(jobs, validate_ablate):
+    lengths, job_cfgs = {}, validated_jobs(jobs, validate_ablate)
+    for job_cfg in job_cfgs:
         lengths.setdefault(job_cfg.ablate.variant, (job_cfg.train.iterations,
                                                     job_cfg.data.image_size))
     context = {"chosen": chosen, "lengths": lengths,
                "parameters": generator_parameters(variant_configs(cfg, user))}
-    return Plan("ablate", cfg, jobs, list(cfg.ablate.seeds), context)
+    return Plan("ablate", cfg, jobs, list(cfg.ablate.seeds), context, job_cfgs)
 
 
 def variant_configs(cfg: DictConfig, user: list[str]) -> dict[str, DictConfig]:

@@ -42,5 +42,4 @@ def plan_arms(name: str, user: list[str], required: tuple[str, ...], extra_arms:
     arms = required + tuple(a for a in cfg.probe.arms if a not in required)
     jobs = [[f"experiment={name}", *cfg.probe.arms[arm], *user, f"probe.arm={arm}", f"seed={s}"]
             for arm in arms for s in cfg.probe.seeds]
-    validated_jobs(jobs, validate)
-    return Plan(name, cfg, jobs, list(cfg.probe.seeds))
+    return Plan(name, cfg, jobs, list(cfg.probe.seeds), job_cfgs=validated_jobs(jobs, validate))

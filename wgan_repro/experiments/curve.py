@@ -48,8 +48,8 @@ def plan(user: list[str]) -> Plan:
     # Each run's own overrides come first, so what the user typed wins over them.
     jobs = [["experiment=curve", *run_overrides, *user, f"curve.run={name}", f"seed={s}"]
             for name, run_overrides in cfg.curve.runs.items() for s in cfg.curve.seeds]
-    validated_jobs(jobs, validate_curve)
-    return Plan("curve", cfg, jobs, list(cfg.curve.seeds))
+    return Plan("curve", cfg, jobs, list(cfg.curve.seeds),
+                job_cfgs=validated_jobs(jobs, validate_curve))
 
 
 def run(cfg: DictConfig) -> dict[str, Any]:

@@ -279,13 +279,29 @@ def snapshot_run_config(cfg: DictConfig, batches_per_epoch: int) -> DictConfig:
     return snap
 
 
+def expected_seconds(cfg: DictConfig, timer, update_quality: bool = True) -> float:
+    """One seed from scratch (wgan_repro.eta): the DCGAN behind the snapshots, then per
+    snapshot fig2.d_iters discriminator steps, its measured points (two costs' gradients
+    on K noise batches: about a generator step each) and the update-quality steps."""
+    from wgan_repro.eta import train_loop_seconds
+
+    data = load_dataset(cfg.data, cache_dir=Path(cfg.results_dir) / ".cache")
+    dcgan = train_loop_seconds(snapshot_run_config(cfg, data.n_train // cfg.train.batch_size),
+                               timer)
+    f = cfg.fig2
+    points = f.d_iters // f.measure_every + 1
+    backward = 2 * points * f.grad_batches + (2 * f.update_steps if update_quality else 0)
+    per_snapshot = f.d_iters * timer.critic_step(cfg) + backward * timer.generator_step(cfg)
+    return dcgan + len(f.epochs) * per_snapshot
+
+
 def plan(user: list[str]) -> Plan:
     """One job per seed of fig2.seeds."""
     base = ["experiment=fig2", *user]
     cfg = validated(base, validate_fig2)
     jobs = [[*base, f"seed={s}"] for s in cfg.fig2.seeds]
-    validated_jobs(jobs, validate_fig2)
-    return Plan("fig2", cfg, jobs, list(cfg.fig2.seeds))
+    return Plan("fig2", cfg, jobs, list(cfg.fig2.seeds),
+                job_cfgs=validated_jobs(jobs, validate_fig2))
 
 
 def run(cfg: DictConfig, update_quality: bool = True) -> dict[str, Any]:
@@ -407,14 +423,15 @@ def _train_and_save(cfg, data, generator, epoch, out, weights, device, timings):
 def _progress_printer(cfg, epoch):
     if cfg.progress == "none":
         return None
-    step = max(cfg.fig2.d_iters // 4, 1)
+    step, started = max(cfg.fig2.d_iters // 4, 1), time.perf_counter()
 
     def show(d_iter, row):
         if d_iter % step == 0 or d_iter == cfg.fig2.d_iters:
+            left = (time.perf_counter() - started) / d_iter * (cfg.fig2.d_iters - d_iter)
             print(f"[fig2 seed {cfg.seed} epoch {epoch}] D iter {d_iter}/{cfg.fig2.d_iters}  "
                   f"acc {row['d_accuracy']:.3f}  |grad original| {row['grad_norm_original']:.3g}"
                   f"  |grad -log D| {row['grad_norm_logd']:.3g}  "
-                  f"var -log D {row['grad_var_logd']:.3g}", flush=True)
+                  f"var -log D {row['grad_var_logd']:.3g}  ({left / 60:.1f} min left)", flush=True)
 
     return show
 

@@ -32,6 +32,14 @@ def run(cfg: DictConfig) -> dict[str, Any]:
             "diverged_at": result.get("diverged_at")}
 
 
+def expected_seconds(cfg: DictConfig, timer) -> float:
+    """One arm and seed: fig2's protocol without its update-quality probe (fig2's run, when
+    it is done, serves the control and the snapshots)."""
+    from wgan_repro.experiments import fig2
+
+    return fig2.expected_seconds(cfg, timer, update_quality=False)
+
+
 def summarize_noise(frame) -> dict[str, Any]:
     """Per arm and snapshot (seed medians): the original-cost norm at d_iter 0 and over the
     last 5% of D iterations, the final accuracy; no decay between them: the claim judges each

@@ -185,14 +185,28 @@ def run_two_gaussians(cfg: DictConfig) -> list[dict[str, float]]:
     return [dict(zip(columns, map(float, values))) for values in zip(*columns.values())]
 
 
+def expected_seconds(cfg: DictConfig, timer) -> float:
+    """One seed (wgan_repro.eta): a critic and a discriminator trained at every theta, and
+    both on the two Gaussians; a step of the small MLP timed on this machine."""
+    t = cfg.toy
+    key = {"hidden_units": t.hidden_units, "hidden_layers": t.hidden_layers, "samples": t.samples}
+
+    def steps(n: int) -> None:
+        def sample():
+            return parallel_lines(0.5, t.samples, torch.Generator().manual_seed(0))
+        train_to_optimum(sample, cfg, 2, n, wasserstein=True)
+
+    per_step = timer.seconds("toy_critic_step", key, steps)
+    return per_step * (t.thetas * (t.critic_steps + t.discriminator_steps) + 2 * t.gaussian_steps)
+
+
 def plan(user: list[str]) -> Plan:
     """One job per seed of toy.seeds (the critics and discriminators are trained networks: the
     claims are judged on every seed)."""
     base = ["experiment=toy", *user]
     cfg = validated(base, validate_toy)
     jobs = [[*base, f"seed={s}"] for s in cfg.toy.seeds]
-    validated_jobs(jobs, validate_toy)
-    return Plan("toy", cfg, jobs, list(cfg.toy.seeds))
+    return Plan("toy", cfg, jobs, list(cfg.toy.seeds), job_cfgs=validated_jobs(jobs, validate_toy))
 
 
 def run_folder(results_dir, seed: int) -> Path:
