@@ -169,3 +169,13 @@ def test_describe_gives_the_median_and_every_seed():
     assert values[0].row("p1") == {"claim_id": "p1", "part": "epoch 20", "seed": 0,
                                    "statistic": "orders decayed", "value": 4.71,
                                    "threshold": ">= 1", "passes": True}
+
+
+def test_a_value_next_to_its_threshold_is_shown_with_the_digits_that_tell_them_apart():
+    from wgan_repro.verdicts import describe, measured, seed_verdict
+
+    values = [measured("epoch 20", s, "orders", v, ">=", 5.0)
+              for s, v in enumerate([4.9956, 5.2, 5.0004])]
+    assert "(seeds 0, 1, 2: 4.996, 5.2, 5.0004)" in describe(values)
+    reason = seed_verdict(values).reason
+    assert "4.996" in reason and "(needs >= 5)" in reason and "2 of 3 seeds pass" in reason

@@ -190,9 +190,24 @@ def unmeasured(part: str, seed: int, statistic: str, threshold: str, why: str,
     return SeedValue(part, int(seed), statistic, value, threshold, None, why)
 
 
+def _shown(v: SeedValue, spec: str) -> str:
+    """A seed's value as ``spec`` prints it, with more digits where ``spec`` would print it as
+    its threshold: 4.9956 against ">= 5" reads "4.996", not "5"."""
+    text = num(v.value, spec)
+    try:
+        limit = float(v.threshold.split()[-1])
+    except (ValueError, IndexError):
+        return text  # a threshold in words
+    for digits in (4, 5, 6, 7):
+        if missing(v.value) or float(text) != limit:
+            break
+        text = f"{v.value:.{digits}g}"
+    return text
+
+
 def _seed_list(values: Sequence[SeedValue], spec: str = ".3g") -> str:
     seeds = ", ".join(str(v.seed) for v in values)
-    numbers = ", ".join(num(v.value, spec) for v in values)
+    numbers = ", ".join(_shown(v, spec) for v in values)
     return f"seed{'s' if len(values) > 1 else ''} {seeds}: {numbers}"
 
 
