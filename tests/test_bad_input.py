@@ -69,6 +69,22 @@ def replace_with_foreign_checkpoint(results: Path) -> None:
     torch.save({"weights": torch.zeros(2)}, checkpoint_of_tiny_run(results))
 
 
+def disk_full_at_the_checkpoint(error: BaseException) -> Callable[[pytest.MonkeyPatch], None]:
+    """torch.save fails as it does on a full disk, which shutil.disk_usage then reports."""
+    import shutil
+
+    def patch(monkeypatch: pytest.MonkeyPatch) -> None:
+        def failing_save(obj, f, *args, **kwargs):
+            Path(f).write_bytes(b"PK")  # a short write, as the full disk left it
+            raise error
+
+        monkeypatch.setattr(torch, "save", failing_save)
+        monkeypatch.setattr(shutil, "disk_usage",
+                            lambda path: shutil._ntuple_diskusage(300 * 1024, 300 * 1024, 0))
+
+    return patch
+
+
 def make_empty_dataset_folder(results: Path) -> None:
     (results.parent / "empty_dataset").mkdir()
 
@@ -177,6 +193,25 @@ BAD_INPUTS = [
              "fig2.seeds names seed 1 more than once"),
     BadInput("toy-infinite-lr", "toy with a non-finite learning rate (toy optim.lr=inf)",
              ("toy", *SMOKE, "optim.lr=inf"), CONFIG, "optim.lr must be a finite number"),
+    BadInput("seed-too-large", "a seed beyond 64 bits (seed=99999999999999999999)",
+             ("train", *SMOKE, "seed=99999999999999999999"), CONFIG,
+             "seed must be in 0 .. 2**32 - 1 (4294967295), got 99999999999999999999"),
+    BadInput("negative-seed", "a negative seed (--seed -1)",
+             ("train", *SMOKE, "--seed", "-1"), CONFIG, "seed must be in 0 .. 2**32 - 1"),
+    BadInput("seeds-out-of-range", "a seed list with 2**32 in it (fig2 --seeds 0,4294967296)",
+             ("fig2", *SMOKE, "--seeds", "0,4294967296"), CONFIG,
+             "fig2.seeds must be in 0 .. 2**32 - 1"),
+    BadInput("split-seed-negative", "a negative split seed (data.split_seed=-3)",
+             ("train", *SMOKE, "data.split_seed=-3"), CONFIG, "data.split_seed must be in"),
+    BadInput("disk-full-torch", "a full disk while the checkpoint is written (torch's "
+             "'unexpected pos' error)", (*RERUN_TINY[:-1], "train.iterations=6"), RESULTS,
+             "no space left on device while writing",
+             patch=disk_full_at_the_checkpoint(RuntimeError(
+                 "[enforce fail at inline_container.cc:672] . unexpected pos 64 vs 0"))),
+    BadInput("disk-full-enospc", "a full disk while the checkpoint is written (OSError ENOSPC)",
+             (*RERUN_TINY[:-1], "train.iterations=6"), RESULTS,
+             "no space left on device while writing",
+             patch=disk_full_at_the_checkpoint(OSError(28, "No space left on device"))),
     BadInput("launcher-plugin-missing", "--launcher joblib with its plugin uninstalled",
              ("train", *SMOKE, "--launcher", "joblib"), CONFIG,
              "pip install hydra-joblib-launcher",
@@ -202,6 +237,10 @@ def finished_results(tmp_path_factory) -> Path:
     return results
 
 
+def folders(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_dir()}
+
+
 def file_hashes(folder: Path) -> dict[str, str]:
     """sha256 of every file under folder, by relative path."""
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -219,9 +258,11 @@ def test_bad_input_is_one_error_line_with_its_exit_code_and_damages_nothing(
         if bad.patch is not None:
             bad.patch(monkeypatch)
         before = file_hashes(results)  # after prepare: a bad checkpoint must stay as it was
+        folders_before = folders(results)
         args = [a.format(results=results, tmp=tmp_path) for a in bad.args]
         exit_code, out, err = run_main(monkeypatch, capsys, *args)
         after = file_hashes(results)
+        new_folders = folders(results) - folders_before
     finally:
         results.chmod(0o755)
 
@@ -231,3 +272,4 @@ def test_bad_input_is_one_error_line_with_its_exit_code_and_damages_nothing(
     assert err.startswith("error: ") and bad.fragment in err, err
     damaged = {path for path, digest in before.items() if after.get(path) != digest}
     assert not damaged, f"pre-existing files changed or removed: {sorted(damaged)}"
+    assert not new_folders, f"the failed command left new folders: {sorted(new_folders)}"

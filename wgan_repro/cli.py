@@ -18,7 +18,7 @@ from typing import Annotated
 
 import typer
 
-from wgan_repro import registry
+from wgan_repro import hydra_runner, registry
 from wgan_repro.errors import EXIT_CODES, WganReproError
 
 app = typer.Typer(
@@ -117,7 +117,7 @@ def build_overrides(overrides: list[str] | None, results: str | None, scale: Sca
     for o in overrides:
         if "=" not in o:
             raise typer.BadParameter(f"override {o!r} is not KEY=VALUE")
-    return overrides
+    return hydra_runner.quoted_paths(overrides)
 
 
 class Launcher(StrEnum):

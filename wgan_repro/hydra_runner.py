@@ -75,6 +75,31 @@ def compose(overrides: Sequence[str] = ()) -> Any:
     return cfg
 
 
+# Free-form paths: their spaces, quotes, ',' and '=' belong to the path, not to Hydra's grammar.
+PATH_KEYS = ("results_dir", "data.root")
+
+
+def quote(value: str) -> str:
+    """``value`` as an override value Hydra parses back to exactly ``value``: single quotes,
+    a quote inside escaped, and the backslashes right before a quote or the end doubled
+    (Hydra's rule for quoted strings; other backslashes stay as they are)."""
+    escaped = re.sub(r"(\\*)('|$)",
+                     lambda m: m.group(1) * 2 + ("\\'" if m.group(2) else ""), value)
+    return f"'{escaped}'"
+
+
+def quoted_paths(overrides: Sequence[str]) -> list[str]:
+    """``overrides`` with the value of every PATH_KEYS override quoted, unless the user
+    quoted it already: ``results_dir=/Users/Jane Doe/r`` would not parse."""
+    out = []
+    for override in overrides:
+        key, eq, value = override.partition("=")
+        if eq and key.lstrip("+~") in PATH_KEYS and value and value[0] not in "'\"":
+            override = f"{key}={quote(value)}"
+        out.append(override)
+    return out
+
+
 def run(task: Callable[[Any], Any], overrides: Sequence[str] = ()) -> Any:
     """Compose and call ``task(cfg)`` in this process; return what it returns."""
     return task(compose(overrides))

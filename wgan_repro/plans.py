@@ -223,8 +223,8 @@ def plan_points(experiment: Experiment, points: list[list[str]], options: dict
         label = _label(point, fixed)
         kept = [o for o in point if not has_key([o], "results_dir")]
         # quoted: the label holds '=' and ',', which Hydra's grammar would parse
-        plans.append((label, planner([*kept, f"results_dir='{root / 'sweeps' / label}'"],
-                                     **options)))
+        results = hydra_runner.quote(str(root / "sweeps" / label))
+        plans.append((label, planner([*kept, f"results_dir={results}"], **options)))
     return plans
 
 
@@ -250,8 +250,20 @@ def execute(experiment: Experiment, user: list[str], launcher: str = "auto",
     if show_config:
         _show(plans, n_jobs, launcher, echo, timing)
         return [SweepPointResult(label, plan, None) for label, plan in plans]
+    from wgan_repro.results import tidied_on_failure
+
+    with tidied_on_failure(root):  # a failed command leaves no new empty folders
+        return _launch(experiment, plans, launcher, launch_user, job_user, timing, command, echo)
+
+
+def _launch(experiment: Experiment, plans: list[tuple[str, Plan]], launcher: str,
+            launch_user: list[str], job_user: list[str], timing: str, command: str | None,
+            echo: Callable[[str], None]) -> list[SweepPointResult]:
+    """Launch every plan's jobs in one launcher call, then conclude each plan."""
     from wgan_repro.results import check_writable
 
+    root = plans[0][1].results_dir
+    n_jobs = sum(len(plan.jobs) for _, plan in plans)
     check_writable(root)  # before the launcher makes its sweep folder there
     launch_extra, job_extra = launcher_settings(launcher, n_jobs, launch_user, job_user)
     jobs = [[*job, *job_extra] for _, plan in plans for job in plan.jobs]
@@ -261,7 +273,8 @@ def execute(experiment: Experiment, user: list[str], launcher: str = "auto",
         echo(timing)
     started = time.perf_counter()
     returns = hydra_runner.launch(resolve(experiment.task), jobs, launcher,
-                                  [*launch_user, *launch_extra, f"results_dir='{root}'"])
+                                  [*launch_user, *launch_extra,
+                                   f"results_dir={hydra_runner.quote(str(root))}"])
     results, offset = [], 0
     for label, plan in plans:
         runs = returns[offset:offset + len(plan.jobs)]

@@ -193,6 +193,25 @@ def _current_umask() -> int:
 _UMASK = _current_umask()
 
 
+NEARLY_FULL_BYTES = 1 << 20  # under 1 MiB free, a failed write is a full disk
+# What torch's zip writer says when a write comes up short (a full disk among other causes)
+TORCH_SHORT_WRITE = ("unexpected pos", "PytorchStreamWriter failed", "file write failed")
+
+
+def disk_full(path: Path) -> ResultsError:
+    return ResultsError(f"no space left on device while writing {path}; nothing was "
+                        "overwritten: free space and rerun the same command to resume")
+
+
+def _nearly_full(folder: Path) -> bool:
+    import shutil
+
+    try:
+        return shutil.disk_usage(folder).free < NEARLY_FULL_BYTES
+    except OSError:
+        return False
+
+
 def _atomic(path: Path, write: Callable[[Path], None]) -> None:
     path = Path(path)
     try:
@@ -203,6 +222,10 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> None:
         raise ResultsError(f"cannot write {path}: a parent path is a file") from err
     except PermissionError as err:
         raise ResultsError(f"cannot write {path}: permission denied") from err
+    except OSError as err:
+        if err.errno == errno.ENOSPC:
+            raise disk_full(path) from err
+        raise ResultsError(f"cannot write {path}: {err.strerror or err}") from err
     try:
         write(Path(tmp))
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are for others to read
@@ -216,11 +239,68 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> None:
     except OSError as err:
         Path(tmp).unlink(missing_ok=True)
         if err.errno == errno.ENOSPC:
-            raise ResultsError(f"disk full while writing {path}; nothing was overwritten") from err
+            raise disk_full(path) from err
         raise ResultsError(f"cannot write {path}: {err.strerror or err}") from err
+    except RuntimeError as err:  # torch.save reports a short write as a RuntimeError
+        Path(tmp).unlink(missing_ok=True)
+        if any(s in str(err) for s in TORCH_SHORT_WRITE):
+            if _nearly_full(path.parent):
+                raise disk_full(path) from err
+            raise ResultsError(f"cannot write {path}: {str(err).strip().splitlines()[0]}; "
+                               "nothing was overwritten") from err
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def tidied_on_failure(root: Path) -> Iterator[None]:
+    """If the block fails, remove the folders it created under ``root`` (``root`` and its new
+    parents included) that hold nothing but lock files and temporaries: a command that fails
+    leaves the results folder as it found it. A folder with anything else in it (a config, a
+    checkpoint: what a rerun resumes from) stays, and so does one whose lock another process
+    holds."""
+    root = Path(root).absolute()
+    oldest_new = root
+    while not oldest_new.parent.exists() and oldest_new.parent != oldest_new:
+        oldest_new = oldest_new.parent
+    top = root if root.exists() else oldest_new
+    before = {Path(d) for d, _, _ in os.walk(top)} if top.exists() else set()
+    try:
+        yield
+    except BaseException:
+        _remove_empty_new(top, before)
+        raise
+
+
+def _meaningless(path: Path) -> bool:
+    """A lock file (meaningless once its process is gone) or a writer's temporary."""
+    return path.name.endswith(".lock") or (path.name.startswith(".") and path.suffix == ".tmp")
+
+
+def _remove_empty_new(top: Path, before: set[Path]) -> None:
+    from filelock import FileLock, Timeout
+
+    if not top.exists():
+        return
+    for folder, subfolders, files in os.walk(top, topdown=False):
+        folder = Path(folder)
+        if folder in before or any((folder / s).exists() for s in subfolders):
+            continue
+        paths = [folder / f for f in files]
+        if not all(_meaningless(p) for p in paths):
+            continue
+        try:
+            for lock in (p for p in paths if p.name.endswith(".lock")):
+                held = FileLock(lock)
+                held.acquire(timeout=0)  # held elsewhere: that process is using the folder
+                held.release()
+            for p in paths:
+                p.unlink(missing_ok=True)
+            folder.rmdir()
+        except (Timeout, OSError):
+            continue  # in use, or something appeared meanwhile: it stays
 
 
 def remove_stale_temporaries(folder: Path) -> int:

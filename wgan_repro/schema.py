@@ -221,6 +221,14 @@ def _check(ok: bool, message: str, errors: list[str]) -> None:
         errors.append(message)
 
 
+SEED_LIMIT = 2**32  # numpy's seeds are 32-bit: one range that every generator seeded here takes
+
+
+def _check_seed(key: str, seed: int, errors: list[str]) -> None:
+    _check(0 <= seed < SEED_LIMIT,
+           f"{key} must be in 0 .. 2**32 - 1 ({SEED_LIMIT - 1}), got {seed}", errors)
+
+
 def validate(cfg: DictConfig | Any) -> None:
     """Reject values no type can rule out; raise ConfigError naming every bad key."""
     errors: list[str] = []
@@ -287,12 +295,16 @@ def validate(cfg: DictConfig | Any) -> None:
            "empty string", errors)
     from wgan_repro.registry import EXPERIMENTS
 
+    _check_seed("seed", cfg.seed, errors)
+    _check_seed("data.split_seed", d.split_seed, errors)
     for key in sorted({e.seeds_key for e in EXPERIMENTS.values() if e.seeds_key}):
         section = key.split(".")[0]
         seeds = list(cfg[section].seeds)
         repeated = sorted({s for s in seeds if seeds.count(s) > 1})
         _check(not repeated, f"{section}.seeds names seed {', '.join(map(str, repeated))} more "
                "than once (a repeat would count twice in the verdict)", errors)
+        for seed in seeds:
+            _check_seed(key, seed, errors)
     errors += [f"{key} must be a finite number, got {value}"
                for key, value in _leaves(cfg) if isinstance(value, float)
                and not math.isfinite(value)]

@@ -219,7 +219,6 @@ def _train_in(run_dir: Path, cfg: DictConfig, evaluate, critic_step_hook) -> dic
     fixed_noise = torch.randn(tc.grid_size, cfg.generator.nz,
                               generator=torch.Generator().manual_seed(cfg.seed)).to(device)
     rows, quality, start, elapsed_before = restore(nets, state, device)
-    write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
 
     started = time.perf_counter()
     diverged_at = None
@@ -256,7 +255,7 @@ def _train_in(run_dir: Path, cfg: DictConfig, evaluate, critic_step_hook) -> dic
                 write_with(run_dir / "snapshots" / f"gen_iter_{done:06d}.pt",
                            lambda tmp: torch.save(nets.generator.state_dict(), tmp))
             if done % tc.checkpoint_every == 0 and done < tc.iterations:
-                checkpoint(run_dir, ckpt_path, identity, digest, nets, device, rows, quality,
+                checkpoint(run_dir, ckpt_path, cfg, digest, nets, device, rows, quality,
                            elapsed_before + time.perf_counter() - started, finished=False)
 
     gen_iters = len(rows)
@@ -264,7 +263,7 @@ def _train_in(run_dir: Path, cfg: DictConfig, evaluate, critic_step_hook) -> dic
         save_samples(run_dir, nets.generator, fixed_noise, data.sample_shape, gen_iters)
     if diverged_at is None and gen_iters > 0:
         evaluate_into(quality, evaluate, nets.generator, gen_iters)
-    checkpoint(run_dir, ckpt_path, identity, digest, nets, device, rows, quality,
+    checkpoint(run_dir, ckpt_path, cfg, digest, nets, device, rows, quality,
                elapsed_before + time.perf_counter() - started, finished=True,
                diverged_at=diverged_at)
     summary = summarize(cfg, rows, run_dir, digest, diverged_at,
@@ -382,20 +381,23 @@ def save_samples(run_dir: Path, generator: torch.nn.Module, fixed_noise: torch.T
                                       value_range=(-1, 1), nrow=int(math.sqrt(len(images)))))
 
 
-def checkpoint(run_dir: Path, path: Path, identity: dict, digest: str, nets: Nets,
+def checkpoint(run_dir: Path, path: Path, cfg: DictConfig, digest: str, nets: Nets,
                device: torch.device, rows: list[dict], quality: list[dict], elapsed: float,
                finished: bool, diverged_at: int | None = None) -> None:
-    """metrics.csv, quality.csv and the checkpoint, each written atomically."""
-    write_csv(run_dir / "metrics.csv", rows, TRAIN_METRICS_COLUMNS)
-    if quality:
-        write_csv(run_dir / "quality.csv", quality, list(quality[0]))
+    """The checkpoint, then config.yaml, metrics.csv and quality.csv, each written atomically:
+    when the checkpoint cannot be written (a full disk), the files beside it still describe
+    the checkpoint before it, which a rerun resumes from."""
     save_checkpoint(path, {
-        "config": identity, "config_hash": digest, "gen_iter": len(rows), "finished": finished,
-        "diverged_at": diverged_at,
+        "config": semantic_config(cfg), "config_hash": digest, "gen_iter": len(rows),
+        "finished": finished, "diverged_at": diverged_at,
         **{name: getattr(nets, name).state_dict()
            for name in ("generator", "critic", "opt_generator", "opt_critic", "batches")},
         "rng": rng_state(device), "rows": rows, "quality": quality, "elapsed": elapsed,
     })
+    write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    write_csv(run_dir / "metrics.csv", rows, TRAIN_METRICS_COLUMNS)
+    if quality:
+        write_csv(run_dir / "quality.csv", quality, list(quality[0]))
 
 
 def summarize(cfg, rows, run_dir, digest, diverged_at, params_generator, params_critic,
