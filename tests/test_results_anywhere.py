@@ -41,7 +41,8 @@ def test_train_fig2_and_report_write_where_asked_under_an_awkward_path(monkeypat
     assert code == 0, err
     assert list((results / "train").glob("*/checkpoints/last.pt"))
     code, out, err = run_main(monkeypatch, capsys, "fig2", "--scale", "smoke", "--epochs", "1",
-                              "--seeds", "0", "--results", str(results), "progress=none")
+                              "--seeds", "0", "--results", str(results), f"data.root={root}",
+                              "progress=none")
     assert code == 0, err
     assert (results / "fig2" / "grad_norms.csv").is_file()
     assert (results / "timings.csv").read_text().count(str(results)) == 1  # the command
