@@ -229,6 +229,22 @@ def _check_seed(key: str, seed: int, errors: list[str]) -> None:
            f"{key} must be in 0 .. 2**32 - 1 ({SEED_LIMIT - 1}), got {seed}", errors)
 
 
+def _check_seeds(cfg: DictConfig | Any, errors: list[str]) -> None:
+    """Every seed in range; no seed list names a seed twice."""
+    from wgan_repro.registry import EXPERIMENTS
+
+    _check_seed("seed", cfg.seed, errors)
+    _check_seed("data.split_seed", cfg.data.split_seed, errors)
+    for key in sorted({e.seeds_key for e in EXPERIMENTS.values() if e.seeds_key}):
+        section = key.split(".")[0]
+        seeds = list(cfg[section].seeds)
+        repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+        _check(not repeated, f"{section}.seeds names seed {', '.join(map(str, repeated))} more "
+               "than once (a repeat would count twice in the verdict)", errors)
+        for seed in seeds:
+            _check_seed(key, seed, errors)
+
+
 def validate(cfg: DictConfig | Any) -> None:
     """Reject values no type can rule out; raise ConfigError naming every bad key."""
     errors: list[str] = []
@@ -293,18 +309,7 @@ def validate(cfg: DictConfig | Any) -> None:
            f"progress must be auto, rich, plain or none, got {cfg.progress!r}", errors)
     _check(str(cfg.results_dir).strip() != "", "results_dir must be a folder path, got an "
            "empty string", errors)
-    from wgan_repro.registry import EXPERIMENTS
-
-    _check_seed("seed", cfg.seed, errors)
-    _check_seed("data.split_seed", d.split_seed, errors)
-    for key in sorted({e.seeds_key for e in EXPERIMENTS.values() if e.seeds_key}):
-        section = key.split(".")[0]
-        seeds = list(cfg[section].seeds)
-        repeated = sorted({s for s in seeds if seeds.count(s) > 1})
-        _check(not repeated, f"{section}.seeds names seed {', '.join(map(str, repeated))} more "
-               "than once (a repeat would count twice in the verdict)", errors)
-        for seed in seeds:
-            _check_seed(key, seed, errors)
+    _check_seeds(cfg, errors)
     errors += [f"{key} must be a finite number, got {value}"
                for key, value in _leaves(cfg) if isinstance(value, float)
                and not math.isfinite(value)]
