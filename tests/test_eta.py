@@ -86,8 +86,14 @@ def test_a_real_step_is_timed_within_the_budget(monkeypatch, tmp_path):
     assert timer.spent_s <= eta.CALIBRATION_BUDGET_S + 1
 
 
-def test_every_experiment_has_an_estimate():
-    assert all(e.expected is not None for e in registry.EXPERIMENTS.values())
+@pytest.mark.parametrize("name", list(registry.EXPERIMENTS))
+def test_every_experiment_estimates_its_jobs_at_the_cpu_tier(name):
+    """Its estimate resolves and gives a positive time for every job the cpu tier plans."""
+    experiment = registry.get(name)
+    expected = registry.resolve(experiment.expected)
+    plan = plans.resolve(experiment.plan)(["device=cpu", "results_dir=/tmp/unused-eta"])
+    assert plan.job_cfgs and len(plan.job_cfgs) == len(plan.jobs)
+    assert all(expected(cfg, FakeTimer()) > 0 for cfg in plan.job_cfgs)
 
 
 def test_auto_takes_the_launcher_with_the_shorter_expected_time(monkeypatch):

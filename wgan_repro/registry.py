@@ -55,17 +55,20 @@ class Experiment:
         return self.name
 
 
+TRAIN_RUN_SECONDS = "wgan_repro.eta:train_loop_seconds"  # the estimate where a job is one train run
+
+
 def _row(name: str, verb: str, title: str, module: str, marker: str,
-         seeds_key: str | None) -> Experiment:
+         seeds_key: str | None, expected: str | None = None) -> Experiment:
     """A row whose planner, task and aggregation live in wgan_repro.experiments.<module> as
     plan/run/aggregate, whose claims live in wgan_repro.claims.<name> as judge and whose figures
-live in wgan_repro.plots.<name> as figures and whose time estimate is the module's
-    expected_seconds."""
+live in wgan_repro.plots.<name> as figures and whose time estimate is ``expected``, by
+    default the module's expected_seconds."""
     experiment = f"wgan_repro.experiments.{module}"
     return Experiment(name, verb, title, f"{experiment}:plan", f"{experiment}:run",
                       f"{experiment}:aggregate", f"wgan_repro.claims.{name}:judge",
                       f"wgan_repro.plots.{name}:figures", marker, seeds_key,
-                      expected=f"{experiment}:expected_seconds")
+                      expected=expected or f"{experiment}:expected_seconds")
 
 
 # Report order: the papers' figures first, then the probes.
@@ -74,14 +77,15 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
          "generators; the original cost's gradient vanishes, the −log D cost's does not",
          "fig2", "grad_norms.csv", "fig2.seeds"),
     _row("curve", "curve", "P2 Figures 3–4: the WGAN critic's estimate against independent "
-         "measures of sample quality", "curve", "curve.csv", "curve.seeds"),
+         "measures of sample quality", "curve", "curve.csv", "curve.seeds", TRAIN_RUN_SECONDS),
     _row("ablate", "ablate --all", "P2 Figures 5–7: WGAN against the standard GAN with DCGAN, "
          "no-batch-norm and MLP generators; mode collapse", "ablate", "metrics.csv",
-         "ablate.seeds"),
+         "ablate.seeds", TRAIN_RUN_SECONDS),
     _row("toy", "toy", "P2 Figures 1–2: parallel lines and two 1-D Gaussians", "toy",
          "summary.json", "toy.seeds"),
     _row("probe_adam", "probe adam", "P2 §4.2: Adam against RMSProp on the WGAN critic (step "
-         "cosine, blow-ups)", "probe_adam", "adam_cosine.csv", "probe.seeds"),
+         "cosine, blow-ups)", "probe_adam", "adam_cosine.csv", "probe.seeds",
+         TRAIN_RUN_SECONDS),
     _row("probe_noise", "probe noise", "P1 §3: the fig2 protocol without and with instance "
          "noise (fixed σ per arm)", "probe_noise", "instance_noise.csv", "probe.seeds"),
 )}
