@@ -30,6 +30,7 @@ No pandas, numpy or torch here: the tables are shaped in wgan_repro.stats.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -199,9 +200,9 @@ def _shown(v: SeedValue, spec: str) -> str:
     except (ValueError, IndexError):
         return text  # a threshold in words
     for digits in (4, 5, 6, 7):
-        if missing(v.value) or float(text) != limit:
+        if missing(v.value) or float(text) != limit or v.value == limit:
             break
-        text = f"{v.value:.{digits}g}"
+        text = num(v.value, re.sub(r"\.\d+", f".{digits}", spec))  # the spec's sign and form
     return text
 
 
