@@ -168,7 +168,10 @@ def estimate(expected: Callable[[DictConfig, StepTimer], float], job_cfgs: Seque
     """Each job's expected seconds, shared out over ``parallel`` workers (longest first to the
     least loaded: how joblib's queue fills)."""
     timer = StepTimer(threads)
-    seconds = sorted((expected(cfg, timer) for cfg in job_cfgs), reverse=True)
+    try:
+        seconds = sorted((expected(cfg, timer) for cfg in job_cfgs), reverse=True)
+    finally:
+        _NETS.clear()  # the timed networks are not kept through the run the estimate is for
     loads = [0.0] * max(1, parallel)
     for job in seconds:
         loads[loads.index(min(loads))] += job
