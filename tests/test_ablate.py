@@ -123,3 +123,38 @@ def test_ablate_smoke_end_to_end(monkeypatch, capsys, tmp_path):
     frame = pd.read_csv(tmp_path / "ablate" / "metrics.csv")
     assert set(zip(frame["arm"], frame["seed"])) == {("wgan", 0), ("gan", 0)}
     assert np.isfinite(frame["fcd"]).all()
+
+
+def test_ablate_no_bn_gp_smoke_writes_three_arms_and_a_claim_for_them(monkeypatch, capsys,
+                                                                      tmp_path):
+    """`ablate --no-bn --gp --scale smoke`: the WGAN-GP arm next to WGAN and GAN, and WGAN-GP
+    Fig. 2's claim judged over the variant run (one seed: inconclusive)."""
+    results = tmp_path / "results"
+    code, out, _ = run_main(monkeypatch, capsys, "ablate", "--no-bn", "--gp", "--scale", "smoke",
+                            "--seeds", "0", "--results", str(results), "--launcher", "basic",
+                            "progress=none")
+    assert code in (0, None), out
+    frame = pd.read_csv(results / "ablate" / "metrics.csv")
+    assert set(frame["arm"]) == {"wgan", "gan", "wgan_gp"}
+    gp_runs = [p for p in (results / "ablate").iterdir() if p.name.startswith("wgan_gp-")]
+    assert len(gp_runs) == 1
+    config = (gp_runs[0] / "config.yaml").read_text()
+    assert "gradient_penalty: 10.0" in config and "batch_norm: false" in config
+    claims = pd.read_csv(results / "claims.csv")
+    row = claims[claims["claim_id"] == "wgangp_fig2_shared_hparams"].iloc[0]
+    assert row["verdict"] == "inconclusive" and "no_bn" in row["measured_value"]
+    assert "We only succeeded" in row["paper_quote"]
+    seeds = pd.read_csv(results / "claims_seeds.csv")
+    parts = set(seeds.loc[seeds["claim_id"] == "wgangp_fig2_shared_hparams", "part"])
+    assert parts == {"no_bn WGAN-GP FCD ratio", "no_bn WGAN-GP classes", "WGAN variants failed",
+                     "GAN variants failed"}
+    assert (results / "ablate" / "fig6_no_bn.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_without_gp_no_third_arm_is_planned(tmp_path):
+    plan = _plan(tmp_path, "no_bn")
+    assert {cfg.ablate.arm for cfg in plan.job_cfgs} == {"wgan", "gan"}
+    with_gp = ablate.plan(["scale=smoke", "ablate.seeds=[0]", "ablate.gp=true"], ["no_bn"])
+    arms = {cfg.ablate.arm: cfg for cfg in with_gp.job_cfgs}
+    assert set(arms) == {"wgan", "gan", "wgan_gp"}
+    assert arms["wgan_gp"].optim.betas == [0.0, 0.9] and arms["wgan"].optim.name == "rmsprop"

@@ -284,3 +284,47 @@ def test_every_ablate_rule_states_the_seed_rule():
     for claim in ablate_claims.CLAIMS:
         assert claim.rule.startswith("per seed") and claim.rule.endswith(SEED_RULE), claim.claim_id
         assert f">= {MIN_SEEDS} seeds per arm" in claim.rule
+
+
+# ==== WGAN-GP Fig. 2 (ablate --gp) ==================================================================
+def gp_frame(variants: dict[str, tuple[list[dict], list[dict], list[dict]]]):
+    """metrics.csv of several variants with three arms (wgan, gan, wgan_gp)."""
+    frames = []
+    for variant, (wgan, gan, gp) in variants.items():
+        two = ablate_frame(variant, wgan, gan)
+        three = ablate_frame(variant, gp, []).assign(arm="wgan_gp")
+        frames += [two, three]
+    return pd.concat(frames, ignore_index=True)
+
+
+LEARNED = run(fcd=10.0, first=100.0, classes=10)  # ratio 0.1, 10 classes
+NOT_LEARNED = run(fcd=90.0, first=100.0, classes=10)  # ratio 0.9
+
+
+def test_wgangp_fig2_reproduced_when_gp_learns_everywhere_and_the_others_fail_somewhere():
+    seeds = range(MIN_SEEDS)
+    frame = gp_frame({"no_bn": ([LEARNED] * 3, [NOT_LEARNED] * 3, [LEARNED] * 3),
+                      "mlp": ([NOT_LEARNED] * 3, [LEARNED] * 3, [LEARNED] * 3)})
+    outcome, measured, values = ablate_claims.rule_wgangp_fig2(frame)
+    assert outcome.verdict == REPRODUCED, outcome.reason
+    failed = {(v.part, v.seed): v.value for v in values if v.part.endswith("variants failed")}
+    assert failed == {**{("WGAN variants failed", s): 1 for s in seeds},
+                      **{("GAN variants failed", s): 1 for s in seeds}}
+    assert "no_bn learned (WGAN / GAN / WGAN-GP): s0 yes/no/yes" in measured
+
+
+def test_wgangp_fig2_not_reproduced_when_clipped_wgan_learns_every_variant():
+    """"Only ... using WGAN-GP": a clipped WGAN that learns every variant on every seed breaks
+    the claim even though WGAN-GP learns too."""
+    frame = gp_frame({"no_bn": ([LEARNED] * 3, [NOT_LEARNED] * 3, [LEARNED] * 3)})
+    outcome, _, values = ablate_claims.rule_wgangp_fig2(frame)
+    assert outcome.verdict == NOT_REPRODUCED
+    assert "WGAN variants failed" in outcome.reason
+
+
+def test_wgangp_fig2_a_diverged_gp_run_did_not_learn():
+    frame = gp_frame({"no_bn": ([NOT_LEARNED] * 3, [NOT_LEARNED] * 3,
+                                [LEARNED, LEARNED, DIVERGED])})
+    outcome, _, values = ablate_claims.rule_wgangp_fig2(frame)
+    assert outcome.verdict == INCONCLUSIVE and "2 of 3 seeds pass" in outcome.reason
+    assert ablate_claims.learned({"diverged": True, "fcd_ratio": 0.1, "classes_covered": 10}) is False

@@ -18,24 +18,28 @@ ARGS = ["train", "--scale", "smoke", "train.iterations=120", "train.checkpoint_e
         "train.sample_every=100", "progress=none"]
 
 
-def _command(results, name):
-    return [sys.executable, "-m", "wgan_repro", *ARGS, "--results", str(results),
+def _command(results, name, *extra):
+    return [sys.executable, "-m", "wgan_repro", *ARGS, *extra, "--results", str(results),
             f"run_name={name}"]
+
+
+def _whole(results, *extra):
+    subprocess.run(_command(results, "whole", *extra), check=True, capture_output=True,
+                   timeout=300)
+    return pd.read_csv(results / "train" / "whole" / "metrics.csv")[NUMBERS]
 
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
-    results = tmp_path_factory.mktemp("whole")
-    subprocess.run(_command(results, "whole"), check=True, capture_output=True, timeout=300)
-    return pd.read_csv(results / "train" / "whole" / "metrics.csv")[NUMBERS]
+    return _whole(tmp_path_factory.mktemp("whole"))
 
 
-def _interrupt_mid_way(results, sig):
+def _interrupt_mid_way(results, sig, *extra):
     """Start the run, send ``sig`` once its second checkpoint (40 rows) is on disk."""
     metrics = results / "train" / "cut" / "metrics.csv"
     # Ctrl-C as in a terminal: a child of a shell without job control inherits SIGINT
     # ignored (and Python then leaves it ignored), so restore the default before exec.
-    proc = subprocess.Popen(_command(results, "cut"), stdout=subprocess.PIPE,
+    proc = subprocess.Popen(_command(results, "cut", *extra), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 240
@@ -51,8 +55,9 @@ def _interrupt_mid_way(results, sig):
     return proc.returncode, err
 
 
-def _rerun_and_compare(results, uninterrupted):
-    subprocess.run(_command(results, "cut"), check=True, capture_output=True, timeout=300)
+def _rerun_and_compare(results, uninterrupted, *extra):
+    subprocess.run(_command(results, "cut", *extra), check=True, capture_output=True,
+                   timeout=300)
     resumed = pd.read_csv(results / "train" / "cut" / "metrics.csv")[NUMBERS]
     pd.testing.assert_frame_equal(uninterrupted, resumed)
 
@@ -71,3 +76,12 @@ def test_ctrl_c_says_how_to_resume_exits_130_and_resumes_exactly(tmp_path, unint
     assert line == ("interrupted: finished work and checkpoints are kept; to resume, rerun: "
                     + rerun)
     _rerun_and_compare(tmp_path, uninterrupted)
+
+
+def test_wgan_gp_kill_9_then_rerun_equals_uninterrupted(tmp_path):
+    """The penalty's interpolation weights come from the run's RNG state: resumed exactly."""
+    gp = "objective=wgan_gp"
+    whole = _whole(tmp_path / "whole", gp)
+    code, _ = _interrupt_mid_way(tmp_path, signal.SIGKILL, gp)
+    assert code == -signal.SIGKILL
+    _rerun_and_compare(tmp_path, whole, gp)

@@ -317,6 +317,10 @@ def ablate(
                                       "x 512 ReLU units.")] = False,
     all_variants: Annotated[bool, typer.Option("--all", help="All three variants (cpu tier: "
                                                "about 60 minutes).")] = False,
+    gp: Annotated[bool, typer.Option("--gp", help="Also train a third arm, WGAN-GP (Adam 1e-4, "
+                                     "beta (0, 0.9), lambda 10, no batch norm in the critic), "
+                                     "and judge WGAN-GP Fig. 2's claim over the variants run "
+                                     "(cpu tier: GP_TIME).")] = False,
 ) -> None:
     """P2 Fig. 5-7: WGAN vs the standard GAN with the DCGAN, no-batch-norm and MLP
     generators; mode collapse measured by a digits classifier. Choose variants with --dcgan,
@@ -327,8 +331,8 @@ def ablate(
         raise typer.BadParameter("give --all or a choice of --dcgan/--no-bn/--mlp, not both")
     if not all_variants and not chosen:
         raise typer.BadParameter("choose variants: --dcgan, --no-bn, --mlp (combinable) or --all")
-    _run("ablate", common_overrides(overrides, shared, "ablate.seeds"), shared,
-         variants=None if all_variants else chosen)
+    user = common_overrides(overrides, shared, "ablate.seeds") + (["ablate.gp=true"] if gp else [])
+    _run("ablate", user, shared, variants=None if all_variants else chosen)
 
 
 @verb(app)
@@ -337,6 +341,15 @@ def toy(shared: Shared, overrides: OverridesArg = None) -> None:
     estimates) and two 1-D Gaussians (saturated discriminator, near-linear critic); one run per
     seed, each claim judged on every seed (cpu tier, 3 seeds: about 1.5 minutes on 2 cores)."""
     _run("toy", common_overrides(overrides, shared, "toy.seeds"), shared)
+
+
+@verb(app)
+def clip(shared: Shared, overrides: OverridesArg = None) -> None:
+    """P2 section 3's warning about weight clipping, measured as WGAN-GP's Fig. 1: per-layer
+    gradient norms and weights of 12-layer MLP critics on Swiss Roll at c = 0.1, 0.01, 0.001
+    against the gradient penalty, and critics' value surfaces on 8 Gaussians, 25 Gaussians and
+    Swiss Roll (cpu tier, 3 seeds: about 6 minutes on 2 cores)."""
+    _run("clip", common_overrides(overrides, shared, "clip.seeds"), shared)
 
 
 probe_app = typer.Typer(

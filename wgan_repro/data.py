@@ -395,6 +395,18 @@ def load_lsun(cfg, cache_dir: Path) -> Dataset:
     return Dataset("lsun", torch.empty(0, *shape), None, None, None, shape, stream=checked)
 
 
+def load_swiss_roll(cfg) -> Dataset:
+    """scikit-learn's Swiss Roll as WGAN-GP's toy experiments use it: the roll's (x, z)
+    coordinates with Gaussian noise of std ``std``, divided by ``scale``; generated (nothing to
+    download), fixed by ``split_seed``. Labels: none (the roll has no modes to count)."""
+    from sklearn.datasets import make_swiss_roll
+
+    points, _ = make_swiss_roll(cfg.n_points, noise=cfg.std, random_state=cfg.split_seed)
+    points = torch.from_numpy(points[:, [0, 2]] / cfg.scale).float()
+    train_idx, held_idx = _split(cfg.n_points, cfg.heldout_fraction, cfg.split_seed)
+    return Dataset(cfg.name, points[train_idx], points[held_idx], None, None, (2,))
+
+
 def load_dataset(cfg, cache_dir: Path | str | None = None) -> Dataset:
     """``cache_dir`` (runs pass <results>/.cache) keeps decoded image folders and LSUN's key
     lists between runs; without it image folders are decoded every time."""
@@ -402,6 +414,8 @@ def load_dataset(cfg, cache_dir: Path | str | None = None) -> Dataset:
         ds = load_digits(cfg)
     elif cfg.name in ("ring8", "grid25"):
         ds = load_mixture(cfg)
+    elif cfg.name == "swiss_roll":
+        ds = load_swiss_roll(cfg)
     elif cfg.name in ("mnist", "cifar10"):
         ds = load_torchvision(cfg)
     elif cfg.name == "image_folder":

@@ -101,8 +101,18 @@ def _nets_key(cfg: DictConfig) -> dict[str, Any]:
 
     section = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in ("generator", "critic")}
     return {**section, "optim": cfg.optim.name, "batch": cfg.train.batch_size,
-            "shape": [cfg.data.channels, cfg.data.image_size], "device": str(cfg.device),
+            "shape": list(sample_shape(cfg)), "device": str(cfg.device),
+            "penalty": cfg.objective.gradient_penalty > 0,  # WGAN-GP: a second backward
             "precision": run_precision(cfg), "channels_last": bool(cfg.train.channels_last)}
+
+
+def sample_shape(cfg: DictConfig) -> tuple[int, ...]:
+    """One sample's shape: a 2-D point, or an image of the configured channels and size."""
+    from wgan_repro.schema import POINT_DATASETS
+
+    if cfg.data.name in POINT_DATASETS:
+        return (2,)
+    return (cfg.data.channels, cfg.data.image_size, cfg.data.image_size)
 
 
 _NETS: dict[str, Any] = {}  # built once per key within a process: calibration re-uses them
@@ -116,7 +126,7 @@ def _run(cfg: DictConfig, n: int, critic: bool) -> None:
     ident = json.dumps(_nets_key(cfg), sort_keys=True, default=str)
     if ident not in _NETS:
         device = select_device(cfg.device)
-        shape = (cfg.data.channels, cfg.data.image_size, cfg.data.image_size)
+        shape = sample_shape(cfg)
         batch = torch.rand(cfg.train.batch_size, *shape, device=device) * 2 - 1
         nets = train.build_nets_from(cfg, shape, _Repeat(batch), device)
         step = train.StepSetup(build_objective(cfg.objective),

@@ -9,6 +9,8 @@ D saturates. Notation of the papers:
 - GAN minimax generator minimises      E log(1 - D(G(z)))            (P1 "original cost")
 - GAN non-saturating generator minimises  -E log D(G(z))              (P1 "-log D cost")
 - WGAN critic maximises  E f(x) - E f(G(z)); the generator minimises -E f(G(z))
+- WGAN-GP (Gulrajani et al. 2017, Algorithm 1) adds lambda * E (||grad f(x_hat)||_2 - 1)^2 to
+  the critic's loss, per sample on x_hat = eps x + (1 - eps) x_tilde, eps ~ U[0, 1]
 """
 
 from __future__ import annotations
@@ -79,6 +81,32 @@ def clip_weights_(parameters: Iterable[Tensor], clip: float) -> None:
     torch._foreach_clamp_max_(params, clip)
 
 
+# ---- gradient penalty (WGAN-GP) -------------------------------------------------------------
+def interpolates(real: Tensor, fake: Tensor, eps: Tensor) -> Tensor:
+    """x_hat = eps * real + (1 - eps) * fake, one eps per sample (``eps`` has shape (batch,))."""
+    eps = eps.view(-1, *([1] * (real.dim() - 1))).to(real.dtype)
+    return eps * real + (1 - eps) * fake
+
+
+def per_sample_norms(grad: Tensor) -> Tensor:
+    """||g_i||_2 of each sample's gradient over all its non-batch dimensions (channels, height
+    and width of an image together; the norm over dim 1 alone would be per pixel)."""
+    return torch.linalg.vector_norm(grad.flatten(1), dim=1)
+
+
+def gradient_penalty(grad: Tensor, weight: float) -> Tensor:
+    """weight * E_i (||grad_i||_2 - 1)^2, ``grad`` holding d f(x_hat_i) / d x_hat_i per sample."""
+    return weight * (per_sample_norms(grad.float()) - 1).square().mean()
+
+
+def critic_input_gradients(critic: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
+    """d f(x_i) / d x_i for every sample, kept in the graph (create_graph) so that a penalty on
+    it can be differentiated with respect to the critic's weights."""
+    x = x.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x).float().sum(), x, create_graph=True)
+    return grad
+
+
 # ---- instance noise (P1 section 3) ----------------------------------------------------------
 def instance_noise_std(step: int, start: float, final: float, anneal_steps: int) -> float:
     """Noise level at ``step`` (0-based): linear from ``start`` to ``final`` over
@@ -110,6 +138,7 @@ class Objective:
     noise_std: float = 0.0
     noise_final_std: float = 0.0
     noise_anneal_steps: int = 0
+    penalty_weight: float = 0.0  # WGAN-GP's lambda; 0 = no gradient penalty
 
     def instance_noise(self, step: int) -> float:
         """Standard deviation of the instance noise at ``step`` (0 = off)."""
@@ -150,4 +179,5 @@ def build_objective(cfg) -> Objective:
         noise_std=cfg.instance_noise_std,
         noise_final_std=cfg.instance_noise_final_std,
         noise_anneal_steps=cfg.instance_noise_anneal_iters,
+        penalty_weight=cfg.gradient_penalty,
     )

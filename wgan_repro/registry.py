@@ -83,6 +83,9 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
          "ablate.seeds", TRAIN_RUN_SECONDS),
     _row("toy", "toy", "P2 Figures 1–2: parallel lines and two 1-D Gaussians", "toy",
          "summary.json", "toy.seeds"),
+    _row("clip", "clip", "P2 §3 with WGAN-GP Fig. 1: weight clipping against the gradient "
+         "penalty (per-layer gradient norms, weights, value surfaces)", "clip",
+         "layer_grad_norms.csv", "clip.seeds"),
     _row("probe_adam", "probe adam", "P2 §4.2: Adam against RMSProp on the WGAN critic (step "
          "cosine, blow-ups)", "probe_adam", "adam_cosine.csv", "probe.seeds",
          TRAIN_RUN_SECONDS),

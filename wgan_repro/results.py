@@ -137,6 +137,34 @@ TWO_GAUSSIANS_COLUMNS = (
     "critic",  # f(x), the trained weight-clipped critic
 )
 
+# results/clip/*.csv (P2 section 3 with WGAN-GP's Fig. 1 protocol). method: clip | gp; c: the
+# clipping bound (empty for gp).
+CLIP_LAYER_COLUMNS = (  # Fig. 1b: one row per recorded critic update and linear layer
+    "method", "c", "seed",
+    "critic_step",  # 1-based count of critic updates in the run (the first, then every k-th)
+    "gen_iter",  # the generator iteration it belongs to
+    "layer",  # 1 = the input layer ... the output layer (WGAN-GP plots them 13 -> 1)
+    "grad_norm",  # ||d critic loss / d weights of this layer||_2, the penalty included
+    "share_at_bound",  # clipped critic: share of all its weights at +-c before this update
+)
+CLIP_WEIGHTS_COLUMNS = (  # histograms of the critics' weights at the end of training
+    "part",  # fig1b (the WGAN on Swiss Roll) | fig1a (the critics against a fixed generator)
+    "dataset", "method", "c", "seed",
+    "bound",  # the histogram's unit: c when clipped, the largest |weight| otherwise
+    "bin_low", "bin_high",  # the bin, in units of bound, over [-1, 1]
+    "count",  # weights in the bin (the last bin includes +1)
+)
+CLIP_OPTIMALITY_COLUMNS = (  # Fig. 1a: every k critic steps against real + noise
+    "dataset", "method", "c", "seed", "step",
+    "share_at_bound",  # clipped critic: share of its weights at +-c
+    "estimate",  # E f(real) - E f(fake) on the evaluation samples
+    "lipschitz",  # largest input-gradient norm over real, fake and in-between points
+    "emd",  # exact EMD (POT) between the evaluation samples
+    "optimality",  # estimate / lipschitz / emd: 1 = an optimal 1-Lipschitz critic
+)
+CLIP_SURFACE_COLUMNS = ("dataset", "method", "c", "seed", "x", "y", "value")  # Fig. 1a grid
+CLIP_POINTS_COLUMNS = ("dataset", "seed", "kind", "x", "y")  # Fig. 1a: real | fake samples shown
+
 # results/claims.csv: one row per claim of the papers, with its computed verdict.
 # Written by wgan_repro.claims only: every row quotes the paper and states its rule.
 CLAIMS_COLUMNS = (

@@ -17,7 +17,7 @@ from omegaconf import DictConfig
 from wgan_repro.errors import ConfigError
 
 IMAGE_DATASETS = ("digits", "mnist", "cifar10", "lsun", "image_folder")
-POINT_DATASETS = ("ring8", "grid25")
+POINT_DATASETS = ("ring8", "grid25", "swiss_roll")
 PRECISIONS = ("auto", "fp32", "bf16")  # train.precision, see wgan_repro/precision.py
 
 
@@ -38,8 +38,9 @@ class DataConfig:
     layout: str = "ring"  # ring | grid
     n_modes: int = 8
     spacing: float = 1.0  # ring radius, or grid step
-    std: float = 0.01
+    std: float = 0.01  # each mode's std (Swiss Roll: the noise added to the roll)
     n_points: int = 10000
+    scale: float = 1.0  # Swiss Roll: points divided by this (WGAN-GP: 7.5)
 
 
 @dataclass
@@ -80,6 +81,8 @@ class ObjectiveConfig:
     instance_noise_std: float = 0.0
     instance_noise_final_std: float = 0.0
     instance_noise_anneal_iters: int = 0
+    # WGAN-GP: lambda of the gradient penalty on random interpolates of real and fake. 0 = off.
+    gradient_penalty: float = 0.0
 
 
 @dataclass
@@ -135,7 +138,8 @@ class AblateConfig:
     variant: str = ""  # which entry of `variants` this job trains (set per job by the verb)
     arm: str = ""  # which entry of `arms` this job trains (set per job)
     variants: dict[str, list[str]] = field(default_factory=dict)  # name -> generator overrides
-    arms: dict[str, list[str]] = field(default_factory=dict)  # wgan/gan -> overrides
+    arms: dict[str, list[str]] = field(default_factory=dict)  # wgan/gan/wgan_gp -> overrides
+    gp: bool = False  # also run the wgan_gp arm (ablate --gp)
     eval_samples: int = 2000  # generated images per evaluation (issue #5: >= 2000)
     class_min_share: float = 0.01  # a class is covered when >= this share of samples hit it
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
@@ -178,6 +182,27 @@ class ProbeConfig:
 
 
 @dataclass
+class ClipConfig:
+    part: str = ""  # fig1b | fig1a: which part this job runs (set per job by the clip verb)
+    method: str = ""  # fig1b: which entry of `methods` this job trains (set per job)
+    dataset: str = ""  # fig1a: which entry of `datasets` this job runs (set per job)
+    methods: dict[str, list[str]] = field(default_factory=dict)  # name -> objective overrides
+    datasets: dict[str, list[str]] = field(default_factory=dict)  # name -> data overrides
+    record_every: int = 10  # critic updates between two recordings
+    weight_bins: int = 40  # histogram bins over [-bound, bound]
+    surface_methods: list[str] = field(default_factory=lambda: ["clip_0.1", "clip_0.01", "gp"])
+    surface_steps: int = 2000  # Fig. 1a: critic steps against the fixed generator
+    # Fig. 1a's critic (overrides of the critic section): gan_toy.py's 3 x 512 ReLU MLP
+    surface_critic: list[str] = field(default_factory=lambda: ["critic.hidden_layers=3"])
+    fake_noise_std: float = 1.0  # gan_toy.py FIXED_GENERATOR: real + N(0, 1)
+    eval_samples: int = 1000  # real and fake samples of the optimality measure (exact EMD)
+    grid_points: int = 64  # value surface: grid_points^2 points
+    grid_range: float = 3.0  # over [-range, range]^2 (gan_toy.py's RANGE)
+    plot_points: int = 300  # real and fake samples kept for the figure
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+
+
+@dataclass
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
@@ -190,6 +215,7 @@ class Config:
     ablate: AblateConfig = field(default_factory=AblateConfig)
     toy: ToyConfig = field(default_factory=ToyConfig)
     probe: ProbeConfig = field(default_factory=ProbeConfig)
+    clip: ClipConfig = field(default_factory=ClipConfig)
     tier: str = "cpu"
     experiment_name: str = "train"
     seed: int = 0
@@ -277,6 +303,12 @@ def validate(cfg: DictConfig | Any) -> None:
     _check(o.loss in ("wasserstein", "minimax", "nonsaturating"),
            f"objective.loss must be wasserstein, minimax or nonsaturating, got {o.loss!r}", errors)
     _check(o.clip is None or o.clip > 0, f"objective.clip must be > 0, got {o.clip}", errors)
+    _check(o.gradient_penalty >= 0,
+           f"objective.gradient_penalty must be >= 0, got {o.gradient_penalty}", errors)
+    _check(o.gradient_penalty == 0 or not (c.arch == "dcgan" and c.batch_norm),
+           "objective.gradient_penalty penalises each sample's gradient, which a batch-norm "
+           "critic mixes across the batch (WGAN-GP section 4): set critic.batch_norm=false",
+           errors)
     _check(o.n_critic >= 1, f"objective.n_critic must be >= 1, got {o.n_critic}", errors)
     _check(o.warmup_critic_iters >= 0 and o.warmup_gen_iters >= 0 and o.warmup_every >= 0,
            "objective.warmup_* must be >= 0", errors)

@@ -33,7 +33,10 @@ from wgan_repro.objectives import (
     add_instance_noise,
     build_objective,
     clip_weights_,
+    critic_input_gradients,
     discriminator_accuracy,
+    gradient_penalty,
+    interpolates,
     js_estimate,
     wasserstein_estimate,
 )
@@ -69,7 +72,15 @@ def semantic_config(cfg: DictConfig) -> dict:
     identity = {k: container[k] for k in RUN_IDENTITY_SECTIONS}
     identity["train"] = {k: v for k, v in identity["train"].items() if k not in RUN_LENGTH_KEYS}
     identity["train"]["precision"] = run_precision(cfg)
+    for (section, key), neutral in ADDED_KEYS.items():
+        if identity[section].get(key, neutral) == neutral:
+            identity[section].pop(key, None)
     return identity
+
+
+# Keys added after runs were made, with the value that does what runs did before them: left out
+# of the identity at that value, so existing run folders keep their names and checkpoints.
+ADDED_KEYS = {("objective", "gradient_penalty"): 0.0}
 
 
 def run_dir_for(cfg: DictConfig) -> Path:
@@ -311,10 +322,17 @@ def critic_step(nets: Nets, step: StepSetup, noise_std: float,
     real = nets.batches.next()
     with torch.no_grad(), step.forward_pass():  # the critic step needs no graph through G
         fake = nets.generator(step.noise())
+    real, fake = add_instance_noise(real, noise_std), add_instance_noise(fake, noise_std)
     with step.forward_pass():  # outputs back to fp32: losses never sum bf16 numbers
-        critic_real = nets.critic(add_instance_noise(real, noise_std)).float()
-        critic_fake = nets.critic(add_instance_noise(fake, noise_std)).float()
+        critic_real = nets.critic(real).float()
+        critic_fake = nets.critic(fake).float()
     critic_loss = step.objective.critic_loss(critic_real, critic_fake)
+    if step.objective.penalty_weight > 0:  # WGAN-GP: on interpolates of what the critic saw
+        # eps from the run's RNG, like the noise: a resumed run draws the same ones
+        eps = torch.rand(real.shape[0], device=real.device)
+        with step.forward_pass():
+            grad = critic_input_gradients(nets.critic, interpolates(real, fake.to(real.dtype), eps))
+        critic_loss = critic_loss + gradient_penalty(grad, step.objective.penalty_weight)
     nets.opt_critic.zero_grad(set_to_none=True)
     critic_loss.backward()
     if hook is not None:

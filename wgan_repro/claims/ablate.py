@@ -95,8 +95,25 @@ P2_FIG7 = Claim(
     f"log {DIGIT_CLASSES}); {PAIRED}. {SEED_RULE}",
     "significant mode collapse for the GAN MLP; none for WGAN")
 
-CLAIMS = (P2_FIG5, P2_FIG6, P2_FIG7)
-ARM_NAMES = {"wgan": "WGAN", "gan": "GAN"}
+GP_ARM = "wgan_gp"  # ablate --gp's third arm
+WGANGP_FIG2 = Claim(
+    EXPERIMENT, "wgangp_fig2_shared_hparams",
+    "with one shared set of hyperparameters WGAN-GP trains every generator variant run, while the "
+    "clipped WGAN and the standard GAN each fail on at least one (WGAN-GP Fig. 2; ablate --gp)",
+    "WGAN-GP section 5.1 and Fig. 2, re-running P2's generators without batch norm and MLP "
+    "generators among others: \"We only succeeded in training every architecture with a shared "
+    "set of hyperparameters using WGAN-GP.\"",
+    "per seed, over the variants run with all three arms: WGAN-GP learned on each variant "
+    f"(final FCD / FCD at its first evaluation <= {LEARNED_MAX_FCD_RATIO:g} and classes covered "
+    f">= {LEARNED_MIN_CLASSES}, P2 Fig. 6's \"was able to produce samples\" test; parts "
+    "\"<variant> WGAN-GP FCD ratio\", \"<variant> WGAN-GP classes\"), and, for \"only\", the "
+    "clipped WGAN and the GAN each failed that test on >= 1 of those variants (parts \"WGAN "
+    "variants failed\", \"GAN variants failed\": the number of variants; a diverged run "
+    f"failed). {SEED_RULE}",
+    "WGAN-GP trains every architecture with shared hyperparameters; the others do not")
+
+CLAIMS = (P2_FIG5, P2_FIG6, P2_FIG7, WGANGP_FIG2)
+ARM_NAMES = {"wgan": "WGAN", "gan": "GAN", GP_ARM: "WGAN-GP"}
 CLASSES = "digit classes covered"
 KL = "KL(class histogram || uniform)"
 
@@ -228,6 +245,46 @@ def rule_p2_fig7(frame) -> Judged:
     return _judged(values, f"{_diverged(wgan, gan)}; WGAN final/first FCD: {fmt(trained, '.3g')}")
 
 
+def learned(run: dict) -> bool:
+    """P2 Fig. 6's "was able to produce samples": FCD down to LEARNED_MAX_FCD_RATIO of its first
+    evaluation and >= LEARNED_MIN_CLASSES classes; a diverged run did not learn."""
+    return (not run["diverged"] and not missing(run["fcd_ratio"])
+            and run["fcd_ratio"] <= LEARNED_MAX_FCD_RATIO
+            and run["classes_covered"] >= LEARNED_MIN_CLASSES)
+
+
+def rule_wgangp_fig2(frame) -> Judged:
+    blocked = needs(frame, ("variant", ARM_COLUMN, "fcd", "classes_covered"), METRICS)
+    if blocked:
+        return blocked, "", []
+    runs = {v: ablate_runs(frame, v) for v in sorted(set(frame["variant"]))}
+    variants = [v for v, arms in runs.items() if {"wgan", "gan", GP_ARM} <= set(arms)]
+    seeds = sorted({s for v in variants for arm in runs[v].values() for s in arm})
+    values: list[SeedValue] = []
+    for seed in seeds:
+        for variant in variants:
+            gp = runs[variant][GP_ARM]
+            values += [_arm_value(gp, "WGAN-GP", f"{variant} WGAN-GP FCD ratio", seed,
+                                  "final / first FCD", "fcd_ratio", "<=", LEARNED_MAX_FCD_RATIO),
+                       _arm_value(gp, "WGAN-GP", f"{variant} WGAN-GP classes", seed, CLASSES,
+                                  "classes_covered", ">=", LEARNED_MIN_CLASSES)]
+        for arm in ("wgan", "gan"):
+            part = f"{ARM_NAMES[arm]} variants failed"
+            statistic = f"variants of {', '.join(variants)} where it did not learn"
+            if all(seed in runs[v][arm] for v in variants):
+                failed = sum(not learned(runs[v][arm][seed]) for v in variants)
+                values.append(measured(part, seed, statistic, failed, ">=", 1))
+            else:
+                values.append(unmeasured(part, seed, statistic, ">= 1", ONE_ARM))
+    learned_by = "; ".join(
+        f"{variant} learned (WGAN / GAN / WGAN-GP): " + ", ".join(
+            f"s{seed} " + "/".join("yes" if seed in runs[variant][arm] and
+                                   learned(runs[variant][arm][seed]) else "no"
+                                   for arm in ("wgan", "gan", GP_ARM)) for seed in seeds)
+        for variant in variants)
+    return _judged(values, f"variants with all three arms: {', '.join(variants)}; {learned_by}")
+
+
 RULES = {"dcgan": (P2_FIG5, rule_p2_fig5), "no_bn": (P2_FIG6, rule_p2_fig6),
          "mlp": (P2_FIG7, rule_p2_fig7)}  # variant -> its claim and rule
 
@@ -270,4 +327,9 @@ def judge(results_dir: Path) -> list[Claim]:
         outcome, text, values = rule(frame)
         text += _context(variant, entry, summary.get("generator_parameters", {}))
         claims.append(claim.judged(outcome, text, source, values))
+    if frame is not None and ARM_COLUMN in frame and GP_ARM in set(frame[ARM_COLUMN]):
+        outcome, text, values = rule_wgangp_fig2(frame)
+        sources = sorted({variants.get(v, {}).get("source", METRICS)
+                          for v in set(frame.loc[frame[ARM_COLUMN] == GP_ARM, "variant"])})
+        claims.append(WGANGP_FIG2.judged(outcome, text, "; ".join(sources), values))
     return claims

@@ -25,21 +25,24 @@ from wgan_repro.errors import ConfigError
 from wgan_repro.experiments.quality import make_evaluator
 from wgan_repro.plans import Plan, seeds_text, validated, validated_jobs
 from wgan_repro.results import ABLATE_COLUMNS, read_csv, write_csv, write_json
+from wgan_repro.schema import POINT_DATASETS
 from wgan_repro.stats import final_rows, scored_final
 from wgan_repro.train import train
 
 ARMS = ("wgan", "gan")  # left and right panels of every figure
+GP_ARM = "wgan_gp"  # the third arm, with --gp (ablate.gp): WGAN-GP Fig. 2's re-run of P2's
 # generator_parameters' key for the DCGAN generator built at the no-BN variant's image size
 DCGAN_AT_NO_BN_SIZE = "dcgan_at_no_bn_size"
 
 
 def validate_ablate(cfg: DictConfig) -> None:
-    if cfg.data.name in ("ring8", "grid25"):
+    if cfg.data.name in POINT_DATASETS:
         raise ConfigError("ablate measures digit classes: use an image dataset, not data="
                           + cfg.data.name)
-    if set(cfg.ablate.arms) != set(ARMS):
-        raise ConfigError(f"ablate.arms must define exactly {', '.join(ARMS)}, got "
-                          f"{', '.join(cfg.ablate.arms) or 'none'}")
+    needed = arms_run(cfg)
+    if not set(needed) <= set(cfg.ablate.arms) or not set(cfg.ablate.arms) <= {*ARMS, GP_ARM}:
+        raise ConfigError(f"ablate.arms must define {', '.join(ARMS)} (and {GP_ARM} for --gp) and "
+                          f"nothing else, got {', '.join(cfg.ablate.arms) or 'none'}")
     if not cfg.ablate.variants:
         raise ConfigError("ablate.variants is empty: nothing to train")
     if cfg.ablate.eval_samples < 2:
@@ -49,6 +52,11 @@ def validate_ablate(cfg: DictConfig) -> None:
                           f"{cfg.ablate.class_min_share}")
     if not cfg.ablate.seeds:
         raise ConfigError("ablate.seeds is empty")
+
+
+def arms_run(cfg: DictConfig) -> tuple[str, ...]:
+    """The arms this run trains: WGAN and GAN, and WGAN-GP with --gp."""
+    return (*ARMS, GP_ARM) if cfg.ablate.gp else ARMS
 
 
 def plan(user: list[str], variants: list[str] | None = None) -> Plan:
@@ -62,7 +70,7 @@ def plan(user: list[str], variants: list[str] | None = None) -> Plan:
     # The variant's and the arm's own overrides come first, so what the user typed wins.
     jobs = [["experiment=ablate", *cfg.ablate.variants[v], *cfg.ablate.arms[arm], *user,
              f"ablate.variant={v}", f"ablate.arm={arm}", f"seed={s}"]
-            for v in chosen for s in cfg.ablate.seeds for arm in ARMS]
+            for v in chosen for s in cfg.ablate.seeds for arm in arms_run(cfg)]
     # Each variant may have its own length and image size: its first job's config says.
     lengths, job_cfgs = {}, validated_jobs(jobs, validate_ablate)
     for job_cfg in job_cfgs:
@@ -160,7 +168,7 @@ def aggregate(plan: Plan, runs: list[dict[str, Any]]) -> dict[str, Any]:
     for variant in sorted(fresh):
         arm_runs = [r for r in runs if r["variant"] == variant]
         grids = {}
-        for arm in ARMS:
+        for arm in (*ARMS, GP_ARM):
             mine = sorted((r for r in arm_runs if r["arm"] == arm), key=lambda r: r["seed"])
             if mine:
                 grids[arm] = {"seed": mine[0]["seed"], "path": _last_grid(Path(mine[0]["run_dir"])),

@@ -29,11 +29,12 @@ from wgan_repro.results import (
     write_csv,
     write_json,
 )
+from wgan_repro.schema import POINT_DATASETS
 from wgan_repro.train import train
 
 
 def validate_curve(cfg: DictConfig) -> None:
-    if cfg.data.name in ("ring8", "grid25"):
+    if cfg.data.name in POINT_DATASETS:
         raise ConfigError("curve measures image quality: use an image dataset, not data="
                           + cfg.data.name)
     if not cfg.curve.runs:

@@ -14,8 +14,13 @@ ABLATE_TITLES = {
     "no_bn": "P2 Fig. 6: generator without batch norm, constant filter count",
     "mlp": "P2 Fig. 7: MLP generator (4 hidden layers x 512 ReLU)",
 }
-ARM_LABELS = {"wgan": "WGAN", "gan": "standard GAN"}
-ARM_COLORS = {"wgan": "tab:blue", "gan": "tab:red"}
+ARM_LABELS = {"wgan": "WGAN", "gan": "standard GAN", "wgan_gp": "WGAN-GP"}
+ARM_COLORS = {"wgan": "tab:blue", "gan": "tab:red", "wgan_gp": "tab:green"}
+
+
+def arms_in(frame) -> list[str]:
+    """WGAN and GAN (always drawn, "not run" when missing), then WGAN-GP where it ran."""
+    return ["wgan", "gan"] + (["wgan_gp"] if "wgan_gp" in set(frame["arm"]) else [])
 ABLATE_METRICS = (  # column, axis label, log axis, reference line
     ("fcd", "FCD to held-out digits (lower = better)", True, None),
     ("emd", "pixel EMD to held-out digits (lower = better)", False, None),
@@ -61,13 +66,15 @@ def plot_ablate(out_dir: Path) -> list[Path]:
 
 
 def _ablate_variant_figure(plt, frame, summary: dict, variant: str):
-    """WGAN samples left, GAN right (the grid of the seed the summary names), metrics above."""
+    """WGAN samples left, GAN right, WGAN-GP third where it ran (the grid of the seed the
+    summary names), metrics above."""
     import matplotlib.image as mpimg
 
     entry = summary["variants"][variant]
     finals = final_rows(frame, variant)
-    fig, axes = plt.subplots(1, 2, figsize=(8.4, 4.9))
-    for ax, arm in zip(axes, ("wgan", "gan")):
+    arms = arms_in(finals)
+    fig, axes = plt.subplots(1, len(arms), figsize=(4.2 * len(arms), 4.9))
+    for ax, arm in zip(axes, arms):
         ax.set_axis_off()
         grid = entry["sample_grids"].get(arm)
         if grid is None:
@@ -83,7 +90,9 @@ def _ablate_variant_figure(plt, frame, summary: dict, variant: str):
     n_params = summary.get("generator_parameters", {}).get(variant)
     fig.suptitle(f"{ABLATE_TITLES.get(variant, variant)}"
                  + (f" ({n_params:,} generator parameters)" if n_params else "")
-                 + "\nDCGAN critic in both; left WGAN (Algorithm 1), right standard GAN",
+                 + ("\nDCGAN critic in both; left WGAN (Algorithm 1), right standard GAN"
+                    if len(arms) == 2 else "\nDCGAN critic in all three (without batch norm for "
+                    "WGAN-GP); WGAN (P2 Algorithm 1), standard GAN, WGAN-GP"),
                  fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.9))  # room for the two-line suptitle
     return fig
@@ -94,12 +103,15 @@ def _ablate_summary_figure(plt, frame, summary: dict, order: list[str]):
     fig, axes = plt.subplots(1, len(ABLATE_METRICS), figsize=(3.6 * len(ABLATE_METRICS), 3.6))
     finals = {v: final_rows(frame, v) for v in order}
     floor = [e.get("fcd_real_vs_real") for e in summary["variants"].values()]
+    arms = arms_in(frame)
     for ax, (column, label, log, ref) in zip(axes, ABLATE_METRICS):
         for i, variant in enumerate(order):
-            for j, arm in enumerate(("wgan", "gan")):
+            for j, arm in enumerate(arms):
                 group = finals[variant][finals[variant]["arm"] == arm]
+                offset = (j - (len(arms) - 1) / 2) * 0.7 / len(arms)
                 if not group.empty:
-                    _seed_spread(ax, group, column, i + (j - 0.5) * 0.35, arm, first=i == 0)
+                    _seed_spread(ax, group, column, i + offset, arm,
+                                 first=ARM_LABELS[arm] not in ax.get_legend_handles_labels()[1])
         if ref is not None:
             ax.axhline(ref[0], color="gray", linestyle="--", linewidth=0.8)
         if column == "fcd" and floor and floor[0]:
@@ -134,7 +146,7 @@ def _seed_spread(ax, group, column: str, x: float, arm: str, first: bool) -> Non
                linewidths=1.0, label=ARM_LABELS[arm] if first else None)
     if len(values):
         ax.vlines(x, values.min(), values.max(), color=ARM_COLORS[arm], linewidth=1)
-        ax.hlines(values.median(), x - 0.12, x + 0.12, color=ARM_COLORS[arm], linewidth=2)
+        ax.hlines(values.median(), x - 0.09, x + 0.09, color=ARM_COLORS[arm], linewidth=2)
     n_div = int(group["diverged"].astype(bool).sum())
     if n_div:
         ax.annotate(f"{n_div} diverged", (x, 1.0), xycoords=("data", "axes fraction"),
