@@ -118,7 +118,7 @@ def test_every_claim_has_an_id_a_quote_and_a_rule():
     ids = [c.claim_id for c in claims.all_claims()]
     assert len(ids) == len(set(ids))
     for c in claims.all_claims():
-        assert c.paper_quote.startswith(("P1 ", "P2 ")), c.claim_id
+        assert c.paper_quote.startswith(("P1 ", "P2 ", "WGAN-GP ")), c.claim_id
         assert re.search(r'"[^"]{10,}"', c.paper_quote), c.claim_id
         assert c.rule.strip() and c.claim.strip() and c.paper_value.strip(), c.claim_id
         assert c.experiment in registry.EXPERIMENTS, c.claim_id
@@ -166,6 +166,7 @@ def test_spearman_of_an_exact_0_8_passes_a_0_8_rule():
 # ==== every rule's text is built from its thresholds ===============================================
 def _rule_thresholds() -> dict[str, list[str]]:
     """Per claim, each threshold formatted as its rule's text formats it."""
+    from wgan_repro.claims import clip as k
     from wgan_repro.claims import probe_adam as adam
 
     f, c, a, t, n = fig2_claims, curve_claims, ablate_claims, toy_claims, noise_claims
@@ -202,6 +203,19 @@ def _rule_thresholds() -> dict[str, list[str]]:
         adam.P2_ADAM_UNSTABLE.claim_id: [f"per {adam.RATE_PER_UPDATES} critic updates"],
         n.P1_NOISE.claim_id: [f"< {n.NOISE_MAX_DECAY_ORDERS:g} order",
                               f">= {n.CONTROL_MIN_DECAY_ORDERS:g} order"],
+        a.WGANGP_FIG2.claim_id: [f"<= {a.LEARNED_MAX_FCD_RATIO:g} and",
+                                 f">= {a.LEARNED_MIN_CLASSES},", "on >= 1 of those",
+                                 f">= {a.MIN_SEEDS} seeds per arm"],
+        k.P2_S3_SMALL.claim_id: [f">= {k.VANISHED_ORDERS:g} (the gradient"],
+        k.P2_S3_LARGE.claim_id: [f">= {k.HALF:.0%} of the", f">= {k.LARGE_SLOWER:g} (c = {k.LARGE_C:g}",
+                                 f"c = {k.LARGE_C:g}'s, > 0"],
+        k.WGANGP_FIG1B_CLIP.claim_id: [f">= {k.UNSTABLE_ORDERS:g} (explode"],
+        k.WGANGP_FIG1B_GP.claim_id: [f"<= {k.STABLE_ORDERS:g}."],
+        k.WGANGP_FIG1B_WEIGHTS.claim_id: [f">= {k.OUTER:g} x bound is >= {k.PILED_SHARE:.0%}",
+                                          f"c = {k.WEIGHTS_C:g}",
+                                          f"< {k.NOT_PILED_SHARE:.0%} for the penalised"],
+        k.WGANGP_FIG1A.claim_id: [f"(c = {k.SURFACE_C:g}): R^2 >= {k.QUADRATIC_R2:g}",
+                                  f"at least {k.MORE_THAN_QUADRATIC:g} lower"],
     }
 
 

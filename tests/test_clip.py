@@ -41,26 +41,47 @@ def test_weight_histogram_in_units_of_the_bound_keeps_the_bound_in_the_last_bin(
     assert rows[0]["bound"] == pytest.approx(0.01) and sum(r["count"] for r in rows) == 4
 
 
-def test_layer_recorder_takes_the_first_update_then_every_kth_and_every_layer():
+def test_layer_recorder_takes_every_kth_update_and_every_layer():
     critic = MLPCritic((2,), hidden_units=8, hidden_layers=3)  # 4 linear layers
     recorder = clip.LayerGradRecorder(every=3, clip=0.5)
-    expected = []
+    generator = torch.Generator().manual_seed(0)
     for step in range(1, 8):
         critic.zero_grad()
-        critic(torch.randn(5, 2)).sum().backward()
+        real, fake = torch.randn(5, 2, generator=generator), torch.randn(5, 2, generator=generator)
+        critic(real).sum().backward() if step > 1 else None  # the weights' gradient: any loss
+        critic(fake)
+        if step == 6:
+            weights_expected = [float(m.weight.grad.norm()) for m in critic.modules()
+                                if isinstance(m, nn.Linear)]
+            outputs_expected = _output_grads_by_hand(critic, real, fake)
         recorder.before(critic)
         recorder.after(critic, gen_iter=step, critic_loss=torch.tensor(0.0))
-        if step == 6:
-            expected = [float(m.weight.grad.norm()) for m in critic.modules()
-                        if isinstance(m, nn.Linear)]
     rows = pd.DataFrame(recorder.rows({"method": "clip", "c": 0.5, "seed": 0}))
-    assert sorted(rows["critic_step"].unique()) == [1, 3, 6]
-    assert sorted(rows["layer"].unique()) == [1, 2, 3, 4]
-    assert set(rows.loc[rows["critic_step"] == 6, "gen_iter"]) == {6}
-    first = rows[rows["critic_step"] == 1].sort_values("layer")
-    assert len(first) == 4 and all(first["grad_norm"] > 0)
-    assert rows[rows["critic_step"] == 6].sort_values("layer")["grad_norm"].tolist() == \
-        pytest.approx(expected)
+    assert sorted(rows["critic_step"].unique()) == [3, 6]  # inputs are seen from update 2 on
+    at6 = rows[rows["critic_step"] == 6].sort_values("layer")
+    assert at6["layer"].tolist() == [1, 2, 3, 4] and set(at6["gen_iter"]) == {6}
+    assert at6["weight_grad_norm"].tolist() == pytest.approx(weights_expected)
+    assert at6["grad_norm"].tolist() == pytest.approx(outputs_expected, rel=1e-5)
+    # the output layer's gradient of E f(real) - E f(fake): 1/5 per sample, 10 samples
+    assert at6["grad_norm"].iloc[-1] == pytest.approx(math.sqrt(10) / 5, rel=1e-6)
+
+
+def _output_grads_by_hand(critic, real, fake):
+    """||d (mean f(real) - mean f(fake)) / d z_l|| for each linear layer's output z_l, by
+    running the layers one at a time."""
+    layers = list(critic.main)
+    norms = []
+    for x, sign in ((real, 1.0), (fake, -1.0)):
+        h, outs = x, []
+        for layer in layers:
+            if isinstance(layer, nn.Linear):
+                h = layer(h)
+                outs.append(h)
+            else:
+                h = torch.relu(h)  # not in place: the layer's output stays what it was
+        grads = torch.autograd.grad(sign * h.view(-1).mean(), outs)
+        norms.append([g.double().square().sum() for g in grads])
+    return [float((a + b).sqrt()) for a, b in zip(*norms)]
 
 
 def test_optimality_of_a_linear_critic_on_shifted_points_is_one():
@@ -144,7 +165,7 @@ def test_swiss_roll_is_scaled_like_wgan_gp_and_fixed_by_the_split_seed():
 
 @pytest.mark.parametrize("override,message", [
     ("data=digits", "clip trains on 2-D points"),
-    ("clip.surface_methods=[clip_0.1,nope]", "clip.surface_methods names nope"),
+    ("clip.part=nope", "clip.part must be one of fig1b, fig1a"),
     ("clip.record_every=0", "clip.record_every must be >= 1"),
     ("clip.fake_noise_std=0", "clip.fake_noise_std must be > 0"),
 ])

@@ -29,11 +29,11 @@ NEEDS_ROOT = {"mnist", "cifar10", "lsun", "image_folder"}
 
 def test_groups_hold_the_promised_options():
     assert GROUPS["data"] == sorted(
-        ["digits", "ring8", "grid25", "mnist", "cifar10", "lsun", "image_folder"])
+        ["digits", "ring8", "grid25", "swiss_roll", "mnist", "cifar10", "lsun", "image_folder"])
     assert GROUPS["generator"] == ["dcgan", "dcgan_nobn", "mlp"]
     assert GROUPS["critic"] == ["dcgan", "mlp"]
-    assert GROUPS["objective"] == ["gan_minimax", "gan_nonsaturating", "wgan_clip"]
-    assert GROUPS["optim"] == ["adam", "rmsprop"]
+    assert GROUPS["objective"] == ["gan_minimax", "gan_nonsaturating", "wgan_clip", "wgan_gp"]
+    assert GROUPS["optim"] == ["adam", "adam_wgangp", "rmsprop"]
     assert GROUPS["scale"] == ["cpu", "paper", "quick", "smoke"]
 
 

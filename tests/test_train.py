@@ -162,3 +162,27 @@ def test_mlp_on_2d_points(compose):
 def test_run_dir_is_content_addressed(compose):
     assert run_dir_for(compose()) == run_dir_for(compose("progress=plain"))
     assert run_dir_for(compose()) != run_dir_for(compose("optim.lr=1e-4"))
+
+
+def test_keys_added_since_leave_existing_run_names_alone(compose):
+    """A run's folder name hashes its identity; keys added later (the gradient penalty, the
+    Swiss Roll's scale, the MLP init) are left out at the value that does what runs did before,
+    so an upgrade neither retrains nor orphans existing runs. The hash below is a run's name
+    from before they existed."""
+    from wgan_repro.results import config_hash
+    from wgan_repro.train import ADDED_KEYS, semantic_config
+
+    cfg = compose()
+    identity = semantic_config(cfg)
+    for section, key in ADDED_KEYS:
+        assert key not in identity[section]
+    changed = semantic_config(compose("objective.gradient_penalty=1.0", "critic.batch_norm=false"))
+    assert changed["objective"]["gradient_penalty"] == 1.0
+    assert config_hash(changed) != config_hash(identity)
+    # the committed reference's ablate run, named before those keys existed
+    from wgan_repro import hydra_runner
+
+    reference = hydra_runner.compose(["experiment=ablate", "ablate.variant=dcgan", "ablate.arm=wgan",
+                                      "generator=dcgan", "train.iterations=6000",
+                                      "train.precision=fp32"])
+    assert run_dir_for(reference).name == "wgan_clip-dcgan-s0-a2cf283d7f"

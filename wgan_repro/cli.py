@@ -385,9 +385,9 @@ def probe_noise(
 
 @verb(app, "all")
 def all_experiments(shared: Shared, overrides: OverridesArg = None) -> None:
-    """Every experiment in turn: fig2, curve, ablate --all, toy, probe adam, probe noise
-    (cpu tier: about 1 h 45 min on 2 cores). --seeds applies to every experiment. Then run
-    `wgan-repro report`."""
+    """Every experiment in turn: fig2, curve, ablate --all, toy, clip, probe adam, probe noise
+    (cpu tier: several hours on 2 cores; each verb prints its expected time first). --seeds
+    applies to every experiment. Then run `wgan-repro report`."""
     common = build_overrides(overrides, shared.results, shared.scale, None)
     for experiment in registry.EXPERIMENTS.values():
         user = list(common)

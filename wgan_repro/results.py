@@ -144,7 +144,8 @@ CLIP_LAYER_COLUMNS = (  # Fig. 1b: one row per recorded critic update and linear
     "critic_step",  # 1-based count of critic updates in the run (the first, then every k-th)
     "gen_iter",  # the generator iteration it belongs to
     "layer",  # 1 = the input layer ... the output layer (WGAN-GP plots them 13 -> 1)
-    "grad_norm",  # ||d critic loss / d weights of this layer||_2, the penalty included
+    "grad_norm",  # ||d (E f(real) - E f(fake)) / d this layer's output||_2 on the update's batches
+    "weight_grad_norm",  # ||d critic loss / d this layer's weights||_2 (the penalty included)
     "share_at_bound",  # clipped critic: share of all its weights at +-c before this update
 )
 CLIP_WEIGHTS_COLUMNS = (  # histograms of the critics' weights at the end of training

@@ -54,6 +54,7 @@ class GeneratorConfig:
     hidden_units: int = 512
     hidden_layers: int = 4
     tanh_output: bool = True
+    init: str = "torch"  # MLP: torch (PyTorch's default) | he_zero_bias (WGAN-GP's toy networks)
 
 
 @dataclass
@@ -64,6 +65,7 @@ class CriticConfig:
     batch_norm: bool = True
     hidden_units: int = 512
     hidden_layers: int = 4
+    init: str = "torch"  # MLP: torch (PyTorch's default) | he_zero_bias (WGAN-GP's toy networks)
 
 
 @dataclass
@@ -186,11 +188,11 @@ class ClipConfig:
     part: str = ""  # fig1b | fig1a: which part this job runs (set per job by the clip verb)
     method: str = ""  # fig1b: which entry of `methods` this job trains (set per job)
     dataset: str = ""  # fig1a: which entry of `datasets` this job runs (set per job)
-    methods: dict[str, list[str]] = field(default_factory=dict)  # name -> objective overrides
+    methods: dict[str, list[str]] = field(default_factory=dict)  # Fig. 1b: name -> overrides
     datasets: dict[str, list[str]] = field(default_factory=dict)  # name -> data overrides
     record_every: int = 10  # critic updates between two recordings
     weight_bins: int = 40  # histogram bins over [-bound, bound]
-    surface_methods: list[str] = field(default_factory=lambda: ["clip_0.1", "clip_0.01", "gp"])
+    surface_methods: dict[str, list[str]] = field(default_factory=dict)  # Fig. 1a's critics
     surface_steps: int = 2000  # Fig. 1a: critic steps against the fixed generator
     # Fig. 1a's critic (overrides of the critic section): gan_toy.py's 3 x 512 ReLU MLP
     surface_critic: list[str] = field(default_factory=lambda: ["critic.hidden_layers=3"])
@@ -297,6 +299,8 @@ def validate(cfg: DictConfig | Any) -> None:
                f"{name}.n_extra_layers must be >= 0, got {net.n_extra_layers}", errors)
         _check(net.hidden_units >= 1 and net.hidden_layers >= 1,
                f"{name}.hidden_units and hidden_layers must be >= 1", errors)
+        _check(net.init in ("torch", "he_zero_bias"),
+               f"{name}.init must be torch or he_zero_bias, got {net.init!r}", errors)
     _check(g.ngf >= 1, f"generator.ngf must be >= 1, got {g.ngf}", errors)
     _check(g.nz >= 1, f"generator.nz must be >= 1, got {g.nz}", errors)
     _check(c.ndf >= 1, f"critic.ndf must be >= 1, got {c.ndf}", errors)

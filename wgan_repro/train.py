@@ -80,7 +80,8 @@ def semantic_config(cfg: DictConfig) -> dict:
 
 # Keys added after runs were made, with the value that does what runs did before them: left out
 # of the identity at that value, so existing run folders keep their names and checkpoints.
-ADDED_KEYS = {("objective", "gradient_penalty"): 0.0}
+ADDED_KEYS = {("objective", "gradient_penalty"): 0.0, ("data", "scale"): 1.0,
+              ("generator", "init"): "torch", ("critic", "init"): "torch"}
 
 
 def run_dir_for(cfg: DictConfig) -> Path:

@@ -1,7 +1,7 @@
 """Every claim of the two papers that wgan-repro tests: the paper's words, the rule, the verdict.
 
-One module per experiment, ``wgan_repro.claims.<name>`` (fig2, curve, ablate, toy, probe_adam,
-probe_noise), so a reader can check each rule against its quote:
+One module per experiment, ``wgan_repro.claims.<name>`` (fig2, curve, ablate, toy, clip,
+probe_adam, probe_noise), so a reader can check each rule against its quote:
 
 - its :class:`~wgan_repro.verdicts.Claim` records hold what the paper says (``paper_quote``,
   quoted with its section or figure) and the test written from it (``rule``), before any result

@@ -109,7 +109,7 @@ WGANGP_FIG2 = Claim(
     "\"<variant> WGAN-GP FCD ratio\", \"<variant> WGAN-GP classes\"), and, for \"only\", the "
     "clipped WGAN and the GAN each failed that test on >= 1 of those variants (parts \"WGAN "
     "variants failed\", \"GAN variants failed\": the number of variants; a diverged run "
-    f"failed). {SEED_RULE}",
+    f"failed); {PAIRED}. {SEED_RULE}",
     "WGAN-GP trains every architecture with shared hyperparameters; the others do not")
 
 CLAIMS = (P2_FIG5, P2_FIG6, P2_FIG7, WGANGP_FIG2)

@@ -51,8 +51,8 @@ P2_S3_QUOTE = ("P2 section 3: \"Weight clipping is a clearly terrible way to enf
                "till optimality. If the clipping is small, this can easily lead to vanishing "
                "gradients when the number of layers is big, or batch normalization is not used "
                "(such as in RNNs).\"")
-NORM = ("the median over recorded critic updates of ||d critic loss / d weights|| of each linear "
-        "layer")
+NORM = ("the median over recorded critic updates of ||d (E f(real) - E f(fake)) / d output of "
+        "the layer|| of each linear layer (the gradient backpropagation carries down the critic)")
 
 VANISHED_ORDERS = 2.0  # "vanishing gradients": orders of magnitude, plural, output layer -> input
 P2_S3_SMALL = Claim(
@@ -66,20 +66,22 @@ P2_S3_SMALL = Claim(
     f"its way back to the first layer). {SEED_RULE}",
     "small c: vanishing gradients in a deep critic without batch norm")
 
-LARGE_SLOWER = 10.0  # "a long time": an order of magnitude more critic steps than at 0.01
+LARGE_C, SMALL_C = 0.1, 0.01  # WGAN-GP's largest c against P2 Algorithm 1's
+LARGE_SLOWER = 10.0  # "a long time": an order of magnitude more critic steps than at SMALL_C
 HALF = 0.5  # "the weights reach their limit": half of them at +-c
 P2_S3_LARGE = Claim(
     EXPERIMENT, "p2_s3_large_clip_slow",
     "with a large clipping bound the weights take far longer to reach their bounds and the "
     "critic is further from optimal after the same number of steps (P2 section 3)",
     P2_S3_QUOTE,
-    f"Fig. 1a's critics against a fixed generator (real data + N(0, 1) noise), c = 0.1 against "
-    f"c = 0.01 on each dataset (parts), per seed: (a) critic steps until >= {HALF:.0%} of the "
-    f"weights sit at +-c, at c = 0.1 over at c = 0.01, >= {LARGE_SLOWER:g} (c = 0.1 never "
-    f"reaching it counts as one step past its run); (b) optimality after the same number of "
-    f"steps (the last), c = 0.01's minus c = 0.1's, > 0, where optimality = the critic's "
-    f"estimate E f(real) - E f(fake) / its measured Lipschitz constant / the exact EMD "
-    f"(1 = an optimal 1-Lipschitz critic). {SEED_RULE}",
+    f"Fig. 1a's critics against a fixed generator (real data + N(0, 1) noise), c = {LARGE_C:g} "
+    f"against c = {SMALL_C:g} on each dataset (parts), per seed: (a) critic steps until >= "
+    f"{HALF:.0%} of the weights sit at +-c, at c = {LARGE_C:g} over at c = {SMALL_C:g}, >= "
+    f"{LARGE_SLOWER:g} (c = {LARGE_C:g} never reaching it counts as one step past its run); (b) "
+    f"optimality after the same number of steps (the last), c = {SMALL_C:g}'s minus c = "
+    f"{LARGE_C:g}'s, > 0, where optimality = the critic's estimate E f(real) - E f(fake) / its "
+    f"measured Lipschitz constant / the exact EMD (1 = an optimal 1-Lipschitz critic). "
+    f"{SEED_RULE}",
     "large c: weights slow to reach their limit, critic slow to reach optimality")
 
 UNSTABLE_ORDERS = 2.0  # "explode or vanish": the layers' norms span >= 2 orders of magnitude
@@ -265,28 +267,27 @@ def rule_large_clip(stats: dict) -> Judged:
     values: list[SeedValue] = []
     for dataset in sorted({k[0] for k in steps}):
         for seed in _seeds(k for k in steps if k[0] == dataset):
-            large, small = steps.get((dataset, 0.1, seed)), steps.get((dataset, 0.01, seed))
-            part = f"{dataset}: steps to half at +-c, c = 0.1 / c = 0.01"
+            large, small = steps.get((dataset, LARGE_C, seed)), steps.get((dataset, SMALL_C, seed))
+            pair = f"c = {LARGE_C:g} or c = {SMALL_C:g} not run"
+            part = f"{dataset}: steps to half at +-c, c = {LARGE_C:g} / c = {SMALL_C:g}"
             if large is None or small is None:
-                values.append(unmeasured(part, seed, "ratio", f">= {LARGE_SLOWER:g}",
-                                         "c = 0.1 or c = 0.01 not run"))
+                values.append(unmeasured(part, seed, "ratio", f">= {LARGE_SLOWER:g}", pair))
             else:
                 values.append(measured(part, seed, "ratio of critic steps",
                                        large / small if small > 0 else math.inf, ">=",
                                        LARGE_SLOWER))
-            large_opt = final.get((dataset, "clip", 0.1, seed))
-            small_opt = final.get((dataset, "clip", 0.01, seed))
-            part = f"{dataset}: optimality c = 0.01 - c = 0.1"
+            large_opt = final.get((dataset, "clip", LARGE_C, seed))
+            small_opt = final.get((dataset, "clip", SMALL_C, seed))
+            part = f"{dataset}: optimality c = {SMALL_C:g} - c = {LARGE_C:g}"
             if large_opt is None or small_opt is None:
-                values.append(unmeasured(part, seed, "difference", "> 0",
-                                         "c = 0.1 or c = 0.01 not run"))
+                values.append(unmeasured(part, seed, "difference", "> 0", pair))
             else:
                 values.append(measured(part, seed, "difference of final optimality",
                                        small_opt - large_opt, ">", 0.0))
     context = "; ".join(
-        f"{dataset} final optimality c = 0.1 / 0.01 / GP: " + ", ".join(
-            f"s{seed} {num(final.get((dataset, 'clip', 0.1, seed)), '.2f')} / "
-            f"{num(final.get((dataset, 'clip', 0.01, seed)), '.2f')} / "
+        f"{dataset} final optimality c = {LARGE_C:g} / {SMALL_C:g} / GP: " + ", ".join(
+            f"s{seed} {num(final.get((dataset, 'clip', LARGE_C, seed)), '.2f')} / "
+            f"{num(final.get((dataset, 'clip', SMALL_C, seed)), '.2f')} / "
             f"{num(final.get((dataset, GP, -1.0, seed)), '.2f')}"
             for seed in _seeds(k for k in final if k[0] == dataset))
         for dataset in sorted({k[0] for k in final}))

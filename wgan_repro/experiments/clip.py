@@ -42,7 +42,7 @@ from wgan_repro.aggregate import concatenated
 from wgan_repro.data import load_dataset
 from wgan_repro.errors import ConfigError
 from wgan_repro.metrics import exact_emd
-from wgan_repro.models.mlp import MLPCritic
+from wgan_repro.models import build_critic
 from wgan_repro.objectives import (
     clip_weights_,
     critic_input_gradients,
@@ -113,25 +113,42 @@ def lipschitz_estimate(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor
 
 
 class LayerGradRecorder:
-    """A train.CriticStepHook: every ``every``-th critic update, each linear layer's weight
-    gradient norm (the critic loss's, penalty included) and the share of weights at +-c.
-    Values stay on the device and are read once at the end."""
+    """A train.CriticStepHook: every ``every``-th critic update, for each linear layer, the norm
+    of the gradient of E f(real) - E f(fake) with respect to the layer's output on that update's
+    real and fake batches (what backpropagation carries down the critic, WGAN-GP Fig. 1b's
+    profile: it starts from the same value at the output layer for every method), the norm of
+    the critic loss's gradient with respect to the layer's weights (penalty included: what the
+    optimiser steps on), and the share of weights at +-c. Norms are taken in float64: at
+    c = 0.001 the gradients reach 1e-28, whose squares float32 flushes to zero."""
 
-    def __init__(self, every: int, clip: float | None) -> None:
+    def __init__(self, every: int, clip: float | None, penalised: bool = False) -> None:
         self.every, self.clip = every, clip
+        # the update's real and fake batches: its last two critic inputs, or the two before the
+        # interpolates when a penalty is taken (a generator step's input may come first)
+        self.batches = slice(-3, -1) if penalised else slice(-2, None)
         self.step = 0
+        self.inputs: list[torch.Tensor] = []  # this update's critic inputs: real, fake, ...
+        self.hooked: nn.Module | None = None
         self.pending: torch.Tensor | None = None
         self.records: list[tuple[int, int, torch.Tensor]] = []
 
+    def _grab(self, module: nn.Module, args: tuple) -> None:
+        self.inputs.append(args[0].detach().float())  # bf16 under autocast: measured in fp32
+
     def before(self, critic: nn.Module) -> None:
+        if self.hooked is not critic:  # from the first update on: its inputs are not seen
+            critic.register_forward_pre_hook(self._grab)
+            self.hooked = critic
         self.step += 1
-        if self.step % self.every and self.step != 1:  # the first update, then every k-th
+        inputs, self.inputs = self.inputs, []
+        if self.step % self.every or len(inputs[self.batches]) < 2:
             return
         weights = linear_weights(critic)
-        norms = torch.stack([torch.linalg.vector_norm(w.grad) for w in weights])
-        share = (share_at_bound(weights, self.clip) if self.clip is not None
-                 else norms.new_full((), math.nan))
-        self.pending = torch.cat([norms, share.view(1).to(norms.dtype)])
+        output_norms = layer_output_grad_norms(critic, *inputs[self.batches])
+        weight_norms = torch.stack([torch.linalg.vector_norm(w.grad.double()) for w in weights])
+        share = (share_at_bound(weights, self.clip).double() if self.clip is not None
+                 else weight_norms.new_full((), math.nan))
+        self.pending = torch.cat([output_norms, weight_norms, share.view(1)])
 
     def after(self, critic: nn.Module, gen_iter: int, critic_loss: torch.Tensor) -> None:
         if self.pending is not None:
@@ -141,10 +158,36 @@ class LayerGradRecorder:
     def rows(self, key: dict[str, Any]) -> list[dict[str, Any]]:
         out = []
         for step, gen_iter, values in self.records:
-            *norms, share = values.cpu().tolist()
+            values = values.cpu().tolist()
+            n = (len(values) - 1) // 2
             out += [{**key, "critic_step": step, "gen_iter": gen_iter, "layer": i + 1,
-                     "grad_norm": n, "share_at_bound": share} for i, n in enumerate(norms)]
+                     "grad_norm": values[i], "weight_grad_norm": values[n + i],
+                     "share_at_bound": values[-1]} for i in range(n)]
         return out
+
+
+def layer_output_grad_norms(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor
+                            ) -> torch.Tensor:
+    """||d (E f(real) - E f(fake)) / d output of layer l||_2 over both batches, per linear layer
+    (float64), the critic's weights untouched (its .grad too)."""
+    outputs: list[torch.Tensor] = []
+
+    def keep(module: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor:
+        outputs.append(output)
+        return output.clone()  # the in-place ReLU after it must not overwrite what we differentiate
+
+    linears = [m for m in critic.modules() if isinstance(m, nn.Linear)]
+    handles = [m.register_forward_hook(keep) for m in linears]
+    try:
+        with torch.enable_grad():
+            estimate = wasserstein_estimate(critic(real).float(), critic(fake).float())
+            grads = torch.autograd.grad(estimate, outputs)
+    finally:
+        for handle in handles:
+            handle.remove()
+    n = len(linears)
+    squares = [g.double().square().sum() for g in grads]
+    return torch.stack([(squares[i] + squares[n + i]).sqrt() for i in range(n)])
 
 
 # ---- checks and the plan -------------------------------------------------------------------------
@@ -163,6 +206,9 @@ def validate_clip(cfg: DictConfig) -> None:
         errors.append("clip uses MLP networks: generator=mlp critic=mlp")
     if not c.methods or not c.datasets:
         errors.append("clip.methods and clip.datasets must each name at least one entry")
+    if c.method and c.method not in (c.surface_methods if c.part == "fig1a" else c.methods):
+        errors.append(f"clip.method {c.method!r} is not in clip."
+                      f"{'surface_methods' if c.part == 'fig1a' else 'methods'}")
     if not c.seeds:
         errors.append("clip.seeds is empty")
     errors += [f"clip.{k} must be >= 1, got {c[k]}" for k in
@@ -170,10 +216,8 @@ def validate_clip(cfg: DictConfig) -> None:
                 "plot_points") if c[k] < 1]
     errors += [f"clip.{k} must be > 0, got {c[k]}" for k in ("fake_noise_std", "grid_range")
                if c[k] <= 0]
-    unknown = [m for m in c.surface_methods if m not in c.methods]
-    if unknown:
-        errors.append(f"clip.surface_methods names {', '.join(unknown)}, which clip.methods "
-                      "does not define")
+    if not c.surface_methods:
+        errors.append("clip.surface_methods must name at least one critic")
     if cfg.objective.loss != "wasserstein":
         errors.append("clip trains WGAN critics: every method needs objective.loss=wasserstein")
     if c.part and c.part not in PARTS:
@@ -184,14 +228,15 @@ def validate_clip(cfg: DictConfig) -> None:
 
 def plan(user: list[str]) -> Plan:
     """Fig. 1b: one ``train`` run per method of clip.methods and seed; Fig. 1a: one critic per
-    dataset of clip.datasets, method of clip.surface_methods and seed. The method's and the
+    dataset of clip.datasets, critic of clip.surface_methods and seed. The method's and the
     dataset's own overrides come first, so what the user typed wins."""
     base = ["experiment=clip"]
     cfg = validated([*base, *user], validate_clip)
     c = cfg.clip
     jobs = [[*base, *c.methods[m], *user, "clip.part=fig1b", f"clip.method={m}", f"seed={s}"]
             for m in c.methods for s in c.seeds]
-    jobs += [[*base, *c.datasets[d], *c.methods[m], *c.surface_critic, *user, "clip.part=fig1a",
+    jobs += [[*base, *c.datasets[d], *c.surface_methods[m], *c.surface_critic, *user,
+              "clip.part=fig1a",
               f"clip.dataset={d}", f"clip.method={m}", f"seed={s}"]
              for d in c.datasets for m in c.surface_methods for s in c.seeds]
     return Plan("clip", cfg, jobs, list(c.seeds), job_cfgs=validated_jobs(jobs, validate_clip))
@@ -237,10 +282,10 @@ def run_fig1b(cfg: DictConfig) -> dict[str, list[dict]]:
     run_dir = run_dir_for(cfg)
     if run_dir.exists():
         shutil.rmtree(run_dir)
-    recorder = LayerGradRecorder(cfg.clip.record_every, clip)
+    recorder = LayerGradRecorder(cfg.clip.record_every, clip, cfg.objective.gradient_penalty > 0)
     train(cfg, run_dir=run_dir, critic_step_hook=recorder)
     state = load_checkpoint(run_dir / "checkpoints" / "last.pt", semantic_config(cfg))
-    critic = MLPCritic((2,), cfg.critic.hidden_units, cfg.critic.hidden_layers)
+    critic = build_critic(cfg.critic, (2,))
     critic.load_state_dict(state["critic"])
     return {"layer_grad_norms": recorder.rows(key),
             "weights": histogram_rows(linear_weights(critic), clip, cfg.clip.weight_bins,
@@ -258,7 +303,7 @@ def train_fixed_critic(cfg: DictConfig, data: torch.Tensor, generator: torch.Gen
     from wgan_repro.runtime import make_optimizer
 
     c, clip, weight = cfg.clip, method_clip(cfg), cfg.objective.gradient_penalty
-    critic = MLPCritic((2,), cfg.critic.hidden_units, cfg.critic.hidden_layers)
+    critic = build_critic(cfg.critic, (2,))
     optimizer = make_optimizer(cfg.optim, critic.parameters())
     real_eval, fake_eval, emd = evaluation
     rows = []

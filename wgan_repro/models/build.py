@@ -11,7 +11,7 @@ from wgan_repro.models.mlp import MLPCritic, MLPGenerator
 def build_generator(cfg, sample_shape: tuple[int, ...]) -> nn.Module:
     if cfg.arch == "mlp":
         return MLPGenerator(
-            sample_shape, cfg.nz, cfg.hidden_units, cfg.hidden_layers, cfg.tanh_output
+            sample_shape, cfg.nz, cfg.hidden_units, cfg.hidden_layers, cfg.tanh_output, cfg.init
         )
     channels, size = sample_shape[0], sample_shape[-1]
     return DCGANGenerator(
@@ -21,7 +21,7 @@ def build_generator(cfg, sample_shape: tuple[int, ...]) -> nn.Module:
 
 def build_critic(cfg, sample_shape: tuple[int, ...]) -> nn.Module:
     if cfg.arch == "mlp":
-        return MLPCritic(sample_shape, cfg.hidden_units, cfg.hidden_layers)
+        return MLPCritic(sample_shape, cfg.hidden_units, cfg.hidden_layers, cfg.init)
     channels, size = sample_shape[0], sample_shape[-1]
     return DCGANCritic(size, channels, cfg.ndf, cfg.n_extra_layers, cfg.batch_norm)
 

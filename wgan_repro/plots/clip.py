@@ -125,6 +125,8 @@ def surfaces_figure(out_dir: Path) -> Path:
             for kind, color in (("fake", "tab:green"), ("real", "tab:orange")):
                 shown = points[(points["dataset"] == dataset) & (points["kind"] == kind)]
                 ax.scatter(shown["x"], shown["y"], s=2, color=color, marker="+", linewidths=0.5)
+            ax.set_xlim(grid.columns.min(), grid.columns.max())  # the surface's square: a few
+            ax.set_ylim(grid.index.min(), grid.index.max())  # noisy fakes fall outside it
             ax.set_xticks([])
             ax.set_yticks([])
             ax.grid(False)
