@@ -59,7 +59,7 @@ def layer_norms_figure(out_dir: Path) -> Path:
     ax.set_xlim(max(layers) + 0.5, min(layers) - 0.5)  # WGAN-GP: layer 13 -> 1
     ax.set_xticks(layers)
     ax.set_xlabel("critic layer (1 = input layer)")
-    ax.set_ylabel("log10 gradient norm of the layer's weights")
+    ax.set_ylabel("log10 gradient norm at the layer's output")
     ax.legend()
     line = judged(out_dir.parent, "p2_s3_small_clip_vanishes",
                   f"c = {min(c for m, c in methods if m != GP):g}", ".2f") if any(
