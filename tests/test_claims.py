@@ -214,8 +214,9 @@ def _rule_thresholds() -> dict[str, list[str]]:
         k.WGANGP_FIG1B_WEIGHTS.claim_id: [f">= {k.OUTER:g} x bound is >= {k.PILED_SHARE:.0%}",
                                           f"c = {k.WEIGHTS_C:g}",
                                           f"< {k.NOT_PILED_SHARE:.0%} for the penalised"],
-        k.WGANGP_FIG1A.claim_id: [f"(c = {k.SURFACE_C:g}): R^2 >= {k.QUADRATIC_R2:g}",
-                                  f"at least {k.MORE_THAN_QUADRATIC:g} lower"],
+        k.WGANGP_FIG1A.claim_id: [f"(c = {k.SURFACE_C:g}): >= {k.TWO_MOMENTS:g}",
+                                  f"at least {k.MORE_THAN_TWO_MOMENTS:g} lower",
+                                  f"in {k.DISTANCE_BINS} equal-count bins"],
     }
 
 

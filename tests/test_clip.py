@@ -140,16 +140,23 @@ def test_steps_to_half_and_never_reached():
     assert steps[("ring8", 0.01, 0)] == 10 and steps[("ring8", 0.1, 0)] == 21  # never: last + 1
 
 
-def test_quadratic_r2_is_one_for_a_quadratic_and_lower_for_bumps():
-    axis = np.linspace(-3, 3, 25)
+def test_two_moment_share_is_one_for_a_function_of_the_distance_and_lower_for_modes():
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(300, 2)) * [2.0, 0.5] + [0.3, -0.2]  # anisotropic, off-centre
+    points = pd.DataFrame([{"dataset": "ring8", "seed": 0, "kind": "real", "x": a, "y": b}
+                           for a, b in real])
+    axis = np.linspace(-3, 3, 40)
     x, y = (a.ravel() for a in np.meshgrid(axis, axis))
+    mean, precision = real.mean(0), np.linalg.inv(np.cov(real.T))
+    offsets = np.stack([x, y], 1) - mean
+    distance = np.sqrt(np.einsum("ij,jk,ik->i", offsets, precision, offsets))
     rows = [{"dataset": "ring8", "method": "clip", "c": 0.01, "seed": 0, "x": a, "y": b,
-             "value": 1 + 2 * a - b + 0.5 * a * a - a * b} for a, b in zip(x, y)]
+             "value": -d} for a, b, d in zip(x, y, distance)]
     rows += [{"dataset": "ring8", "method": "gp", "c": math.nan, "seed": 0, "x": a, "y": b,
-              "value": math.cos(3 * a) * math.cos(3 * b)} for a, b in zip(x, y)]
-    r2 = rules.quadratic_r2(pd.DataFrame(rows))
-    assert r2[("ring8", "clip", 0.01, 0)] == pytest.approx(1.0)
-    assert r2[("ring8", "gp", -1.0, 0)] < 0.2
+              "value": math.cos(8 * math.atan2(b, a))} for a, b in zip(x, y)]  # 8 modes
+    shares = rules.two_moment_share(pd.DataFrame(rows), points)
+    assert shares[("ring8", "clip", 0.01, 0)] == pytest.approx(1.0, abs=0.01)
+    assert shares[("ring8", "gp", -1.0, 0)] < 0.2
 
 
 # ---- config and data -----------------------------------------------------------------------------
