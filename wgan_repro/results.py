@@ -395,12 +395,14 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def write_csv(path: Path, rows: Sequence[dict], columns: Sequence[str]) -> None:
-    """Write rows with exactly the declared columns (missing values are left empty)."""
+def write_csv(path: Path, rows: Sequence[dict], columns: Sequence[str],
+              float_format: str | None = None) -> None:
+    """Write rows with exactly the declared columns (missing values are left empty);
+    ``float_format`` (e.g. "%.6g") for tables too large to keep every digit of."""
     import pandas as pd
 
     frame = pd.DataFrame(list(rows), columns=list(columns))
-    _atomic(path, lambda tmp: frame.to_csv(tmp, index=False))
+    _atomic(path, lambda tmp: frame.to_csv(tmp, index=False, float_format=float_format))
 
 
 def write_with(path: Path, save: Callable[[Path], None]) -> None:

@@ -198,7 +198,7 @@ class ClipConfig:
     surface_critic: list[str] = field(default_factory=lambda: ["critic.hidden_layers=3"])
     fake_noise_std: float = 1.0  # gan_toy.py FIXED_GENERATOR: real + N(0, 1)
     eval_samples: int = 1000  # real and fake samples of the optimality measure (exact EMD)
-    grid_points: int = 64  # value surface: grid_points^2 points
+    grid_points: int = 48  # value surface: grid_points^2 points
     grid_range: float = 3.0  # over [-range, range]^2 (gan_toy.py's RANGE)
     plot_points: int = 300  # real and fake samples kept for the figure
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])

@@ -66,6 +66,7 @@ from wgan_repro.results import (
 from wgan_repro.schema import POINT_DATASETS
 
 PARTS = ("fig1b", "fig1a")
+FLOAT_FORMAT = "%.6g"  # 6 significant digits: the surfaces alone would be 8 MB at full precision
 GP = "gp"  # the method column's value for the gradient penalty ("clip" for weight clipping)
 AT_BOUND = 1e-6  # ||w| - c| <= this * c counts as at the bound (clamped weights are exactly +-c)
 OUTPUTS = {"layer_grad_norms": CLIP_LAYER_COLUMNS, "weights": CLIP_WEIGHTS_COLUMNS,
@@ -257,7 +258,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     if not done.exists():  # a job's CSVs are written together at its end: all or none
         tables = run_fig1b(cfg) if cfg.clip.part == "fig1b" else run_fig1a(cfg)
         for name, rows in tables.items():
-            write_csv(out / f"{name}.csv", rows, OUTPUTS[name])
+            write_csv(out / f"{name}.csv", rows, OUTPUTS[name], FLOAT_FORMAT)
         write_json(done, {"tables": sorted(tables)})
     return {"folder": str(out)}
 
@@ -407,7 +408,9 @@ def aggregate(plan: Plan, runs: list[dict[str, Any]]) -> dict[str, Any]:
         tables = [read_csv(Path(r["folder"]) / f"{name}.csv", columns) for r in runs
                   if (Path(r["folder"]) / f"{name}.csv").exists()]
         frame = concatenated(tables, columns) if tables else pd.DataFrame(columns=columns)
-        write_csv(out / f"{name}.csv", frame.to_dict("records"), columns)
+        if name == "points":  # every critic of a dataset and seed wrote the same samples
+            frame = frame.drop_duplicates(ignore_index=True)
+        write_csv(out / f"{name}.csv", frame.to_dict("records"), columns, FLOAT_FORMAT)
     seeds = ", ".join(map(str, cfg.clip.seeds))
     summary = {"source": (f"clip/*.csv (tier {cfg.tier}, seeds {seeds}; Fig. 1b: "
                           f"{cfg.train.iterations} generator iterations, "
