@@ -319,8 +319,12 @@ def ablate(
                                                "about 60 minutes).")] = False,
     gp: Annotated[bool, typer.Option("--gp", help="Also train a third arm, WGAN-GP (Adam 1e-4, "
                                      "beta (0, 0.9), lambda 10, no batch norm in the critic), "
-                                     "and judge WGAN-GP Fig. 2's claim over the variants run "
-                                     "(cpu tier: GP_TIME).")] = False,
+                                     "and judge WGAN-GP Fig. 2's claim over the variants run. "
+                                     "Its critic steps take 2.0-2.7x the clipped WGAN's (the "
+                                     "penalty's second backward pass, AMD EPYC): at the cpu "
+                                     "tier the arm takes 2-2.7x the WGAN arm, about 1-1.5 h a "
+                                     "variant for 3 seeds on 2 cores; the verb prints its "
+                                     "estimate first.")] = False,
 ) -> None:
     """P2 Fig. 5-7: WGAN vs the standard GAN with the DCGAN, no-batch-norm and MLP
     generators; mode collapse measured by a digits classifier. Choose variants with --dcgan,

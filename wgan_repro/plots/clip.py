@@ -26,6 +26,12 @@ def _of(frame, method: str, c: float):
     return frame[(frame["method"] == method) & (frame["c"].fillna(-1.0) == c)]
 
 
+def _saved(plt, fig, path: Path) -> Path:
+    save(fig, path)
+    plt.close(fig)
+    return path
+
+
 def _colors(n: int):
     import matplotlib
 
@@ -67,10 +73,7 @@ def layer_norms_figure(out_dir: Path) -> Path:
     ax.set_title("Deep WGAN critics on Swiss Roll: gradient norms per layer\n"
                  f"({seeds_note(frame)}; each seed: median over its recorded critic updates)"
                  + (f"\norders fallen, {line}" if line else ""), fontsize=9)
-    path = out_dir / "fig1b_layer_grad_norms.pdf"
-    save(fig, path)
-    plt.close(fig)
-    return path
+    return _saved(plt, fig, out_dir / "fig1b_layer_grad_norms.pdf")
 
 
 def weights_figure(out_dir: Path) -> Path:
@@ -95,10 +98,7 @@ def weights_figure(out_dir: Path) -> Path:
     axes[-1, 0].set_xlabel("weight / bound")
     fig.suptitle(f"Deep WGAN critics on Swiss Roll: weights at the end ({seeds_note(frame)}, "
                  "summed)", fontsize=10)
-    path = out_dir / "fig1b_weights.pdf"
-    save(fig, path)
-    plt.close(fig)
-    return path
+    return _saved(plt, fig, out_dir / "fig1b_weights.pdf")
 
 
 def surfaces_figure(out_dir: Path) -> Path:
@@ -137,10 +137,7 @@ def surfaces_figure(out_dir: Path) -> Path:
                 ax.set_ylabel(_label(method, c), fontsize=8)
     fig.suptitle(f"Critic value surfaces against a fixed generator (real + noise), seed {seed};"
                  "\nreal samples orange, fake green", fontsize=10)
-    path = out_dir / "fig1a_value_surfaces.pdf"
-    save(fig, path)
-    plt.close(fig)
-    return path
+    return _saved(plt, fig, out_dir / "fig1a_value_surfaces.pdf")
 
 
 def optimality_figure(out_dir: Path) -> Path:
@@ -174,10 +171,7 @@ def optimality_figure(out_dir: Path) -> Path:
     axes[1, 0].legend(fontsize=7)
     fig.suptitle(f"Critics against a fixed generator: how fast clipping reaches its bounds and "
                  f"optimality ({seeds_note(frame)})", fontsize=10)
-    path = out_dir / "p2_s3_critic_optimality.pdf"
-    save(fig, path)
-    plt.close(fig)
-    return path
+    return _saved(plt, fig, out_dir / "p2_s3_critic_optimality.pdf")
 
 
 def figures(out_dir: Path) -> list[Path]:
