@@ -395,7 +395,7 @@ def test_report_after_all_at_smoke_scale(monkeypatch, capsys, tmp_path):
     markdown = (results / "REPORT.md").read_text()
     claims = pd.read_csv(results / "claims.csv", keep_default_na=False, dtype=str)
     assert sorted(claims["experiment"].unique()) == sorted(
-        ["fig2", "curve", "ablate", "toy", "probe_adam", "probe_noise"])
+        ["fig2", "curve", "ablate", "toy", "clip", "probe_adam", "probe_noise"])
     _assert_claims_in_markdown(markdown, claims)
     assert (claims["paper_quote"] != "").all() and (claims["rule"] != "").all()
     assert "not run" not in markdown.lower().split("## environment")[0].replace("not run: none", "")
@@ -403,7 +403,7 @@ def test_report_after_all_at_smoke_scale(monkeypatch, capsys, tmp_path):
     pngs = list((results / "report_figures").glob("*.png"))
     assert len(pdfs) >= 10 and len(pngs) >= len(pdfs)
     timings = pd.read_csv(results / "timings.csv")
-    assert len(timings) == 6 and (timings["wall_s"] > 0).all() and (timings["tier"] == "smoke").all()
+    assert len(timings) == 7 and (timings["wall_s"] > 0).all() and (timings["tier"] == "smoke").all()
     for experiment in ("fig2", "curve", "ablate", "toy"):
         assert (results / experiment / "config.yaml").is_file()
     written = [p for p in results.rglob("*") if p.is_file() and ".hydra" not in p.parts
