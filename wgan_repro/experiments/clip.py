@@ -41,6 +41,7 @@ from torch import nn
 from wgan_repro.aggregate import concatenated
 from wgan_repro.data import load_dataset
 from wgan_repro.errors import ConfigError
+from wgan_repro.experiments.toy import lipschitz_estimate
 from wgan_repro.metrics import exact_emd
 from wgan_repro.models import build_critic
 from wgan_repro.objectives import (
@@ -48,7 +49,6 @@ from wgan_repro.objectives import (
     critic_input_gradients,
     gradient_penalty,
     interpolates,
-    per_sample_norms,
     wasserstein_estimate,
     wgan_critic_loss,
 )
@@ -103,14 +103,6 @@ def histogram_rows(weights: list[torch.Tensor], clip: float | None, bins: int,
     edges = np.linspace(-1.0, 1.0, bins + 1)
     return [{**key, "bound": bound, "bin_low": float(lo), "bin_high": float(hi), "count": int(n)}
             for lo, hi, n in zip(edges[:-1], edges[1:], weight_histogram(weights, bound, bins))]
-
-
-def lipschitz_estimate(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
-                       generator: torch.Generator) -> float:
-    """Largest input-gradient norm over real, fake and random in-between points."""
-    eps = torch.rand(len(real), generator=generator)
-    points = torch.cat([real, fake, interpolates(real, fake, eps)])
-    return float(per_sample_norms(critic_input_gradients(critic, points)).detach().max())
 
 
 class LayerGradRecorder:
