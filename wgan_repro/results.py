@@ -139,6 +139,7 @@ TWO_GAUSSIANS_COLUMNS = (
 
 # results/clip/*.csv (P2 section 3 with WGAN-GP's Fig. 1 protocol). method: clip | gp; c: the
 # clipping bound (empty for gp).
+CLIP_PENALTY_METHOD = "gp"  # the method column's value for the gradient penalty
 CLIP_LAYER_COLUMNS = (  # Fig. 1b: one row per recorded critic update and linear layer
     "method", "c", "seed",
     "critic_step",  # 1-based count of critic updates in the run (the first, then every k-th)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from wgan_repro.claims import read_json, read_table, source_of
+from wgan_repro.results import CLIP_PENALTY_METHOD
 from wgan_repro.verdicts import (
     SEED_RULE,
     Claim,
@@ -45,7 +46,7 @@ WEIGHTS = "clip/weights.csv"
 OPTIMALITY = "clip/critic_optimality.csv"
 SURFACE = "clip/value_surface.csv"
 POINTS = "clip/points.csv"
-GP = "gp"
+GP = CLIP_PENALTY_METHOD  # results.py declares it with the columns
 
 P2_S3_QUOTE = ("P2 section 3: \"Weight clipping is a clearly terrible way to enforce a Lipschitz "
                "constraint. If the clipping parameter is large, then it can take a long time for "

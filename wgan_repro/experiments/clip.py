@@ -56,6 +56,7 @@ from wgan_repro.plans import Plan, validated, validated_jobs
 from wgan_repro.results import (
     CLIP_LAYER_COLUMNS,
     CLIP_OPTIMALITY_COLUMNS,
+    CLIP_PENALTY_METHOD,
     CLIP_POINTS_COLUMNS,
     CLIP_SURFACE_COLUMNS,
     CLIP_WEIGHTS_COLUMNS,
@@ -67,7 +68,7 @@ from wgan_repro.schema import POINT_DATASETS
 
 PARTS = ("fig1b", "fig1a")
 FLOAT_FORMAT = "%.6g"  # 6 significant digits: the surfaces alone would be 8 MB at full precision
-GP = "gp"  # the method column's value for the gradient penalty ("clip" for weight clipping)
+GP = CLIP_PENALTY_METHOD  # results.py declares it with the columns
 AT_BOUND = 1e-6  # ||w| - c| <= this * c counts as at the bound (clamped weights are exactly +-c)
 OUTPUTS = {"layer_grad_norms": CLIP_LAYER_COLUMNS, "weights": CLIP_WEIGHTS_COLUMNS,
            "critic_optimality": CLIP_OPTIMALITY_COLUMNS, "value_surface": CLIP_SURFACE_COLUMNS,

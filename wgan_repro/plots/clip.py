@@ -7,8 +7,9 @@ from pathlib import Path
 
 from wgan_repro.plots.style import pyplot, save, seeds_note
 from wgan_repro.plots.toy import judged
+from wgan_repro.results import CLIP_PENALTY_METHOD
 
-GP = "gp"
+GP = CLIP_PENALTY_METHOD  # results.py declares it with the columns
 
 
 def _label(method: str, c: float) -> str:
