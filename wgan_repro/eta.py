@@ -8,9 +8,10 @@ machine, with the job's networks, batch, precision and thread count, and keeps t
 per-machine cache, so the calibration costs at most ``CALIBRATION_BUDGET_S`` once and nothing
 after. The jobs are then shared out over the launcher's parallel workers.
 
-What it leaves out: evaluations (FCD, EMD: ~0.3 s each at the cpu tier), start-up and cached
-runs (a run that is already done costs nothing). The reference run's measured times against
-this estimate: docs/times.md.
+What it leaves out: evaluations (FCD, EMD: ~0.3 s each at the cpu tier) and start-up. It counts
+every job from scratch (the printed line says so): a job already done, or resumed from a
+checkpoint, costs less (probe noise after fig2: its control's 3 jobs are fig2's, done). The
+reference run's measured times against this estimate: docs/times.md.
 """
 
 from __future__ import annotations
