@@ -119,3 +119,85 @@ def test_a_verb_prints_its_expected_time(monkeypatch, capsys, tmp_path):
     code, out, _ = run_main(monkeypatch, capsys, "toy", "--scale", "smoke", "--results",
                             str(tmp_path), "progress=none")
     assert code == 0 and "expected time on this machine" in out
+
+
+def _finish(run_dir, gen_iters, diverged=False):
+    """The two files a finished train run leaves that train's reuse checks."""
+    import json
+
+    (run_dir / "checkpoints").mkdir(parents=True)
+    (run_dir / "checkpoints" / "last.pt").write_bytes(b"")
+    (run_dir / "summary.json").write_text(json.dumps({"gen_iters": gen_iters,
+                                                      "diverged": diverged}))
+
+
+def test_a_finished_train_run_is_expected_to_cost_nothing(tmp_path):
+    from wgan_repro.train import run_dir_for
+
+    cfg = hydra_runner.compose(["objective=gan_nonsaturating", "train.iterations=30",
+                                f"results_dir={tmp_path}"])
+    assert eta.train_loop_seconds(cfg, FakeTimer()) == pytest.approx(30 * 1.1)
+    _finish(run_dir_for(cfg), gen_iters=20)  # stopped short of 30: not finished
+    assert eta.train_loop_seconds(cfg, FakeTimer()) == pytest.approx(30 * 1.1)
+    (run_dir_for(cfg) / "summary.json").write_text('{"gen_iters": 30, "diverged": false}')
+    assert eta.train_loop_seconds(cfg, FakeTimer()) == 0.0
+    (run_dir_for(cfg) / "checkpoints" / "last.pt").unlink()  # a committed run: trained again
+    assert eta.train_loop_seconds(cfg, FakeTimer()) == pytest.approx(30 * 1.1)
+
+
+def test_a_diverged_train_run_is_reused_too(tmp_path):
+    from wgan_repro.train import run_dir_for
+
+    cfg = hydra_runner.compose(["objective=gan_nonsaturating", "train.iterations=30",
+                                f"results_dir={tmp_path}"])
+    _finish(run_dir_for(cfg), gen_iters=12, diverged=True)
+    assert eta.train_loop_seconds(cfg, FakeTimer()) == 0.0
+
+
+def test_fig2_leaves_out_the_snapshots_finished_before(tmp_path):
+    from wgan_repro.data import load_dataset
+    from wgan_repro.experiments import fig2
+
+    cfg = hydra_runner.compose(["experiment=fig2", "scale=smoke", "fig2.epochs=[1,2]",
+                                f"results_dir={tmp_path}"])
+    f = cfg.fig2
+    batches = load_dataset(cfg.data).n_train // cfg.train.batch_size
+    points = f.d_iters // f.measure_every + 1
+    snapshot = f.d_iters * 1.0 + (2 * points * f.grad_batches + 2 * f.update_steps) * 0.1
+    dcgan = 2 * batches * 1.1
+    assert fig2.expected_seconds(cfg, FakeTimer()) == pytest.approx(dcgan + 2 * snapshot)
+    seed_dir = fig2.seed_dir_for(cfg, fig2.snapshot_run_config(cfg, batches))
+    seed_dir.mkdir(parents=True)
+    for name in ("epoch_001.csv", "epoch_001_discriminator.pt"):
+        (seed_dir / name).write_bytes(b"")
+    # trained but not probed: fig2 still has epoch 1's update-quality steps to take
+    assert fig2.expected_seconds(cfg, FakeTimer()) == pytest.approx(dcgan + 2 * snapshot)
+    without_probe = dcgan + snapshot - 2 * f.update_steps * 0.1  # probe noise's view: done
+    assert fig2.expected_seconds(cfg, FakeTimer(), update_quality=False) == pytest.approx(
+        without_probe)
+    fig2.update_quality_path(cfg, seed_dir, 1).write_bytes(b"")
+    assert fig2.expected_seconds(cfg, FakeTimer()) == pytest.approx(dcgan + snapshot)
+    from wgan_repro.train import run_dir_for
+
+    _finish(run_dir_for(fig2.snapshot_run_config(cfg, batches)), 2 * batches)  # the DCGAN
+    assert fig2.expected_seconds(cfg, FakeTimer()) == pytest.approx(snapshot)
+
+
+def test_the_printed_line_says_how_many_jobs_are_already_done(monkeypatch, tmp_path):
+    monkeypatch.setenv("WGAN_REPRO_CACHE", str(tmp_path))
+    costs = iter([3.0, 0.0, 2.0])
+    result = eta.estimate(lambda cfg, timer: next(costs), [None] * 3, parallel=2, threads=1)
+    assert result.done == 1 and result.seconds == 3.0
+    assert "for 3 jobs (1 already done), 2 at a time, the rest from scratch" in eta.describe(result)
+    everything = eta.estimate(lambda cfg, timer: 0.0, [None] * 3, parallel=2, threads=1)
+    assert "none, every one of the 3 jobs finished before" in eta.describe(everything)
+
+
+def test_auto_with_every_job_finished_before_takes_basic(monkeypatch):
+    """Nothing left to run (both estimates 0 s): no ratio to compare, one process reuses all."""
+    monkeypatch.setattr(plans, "cpu_count", lambda: 2)
+    monkeypatch.setattr(eta, "estimate", lambda expected, job_cfgs, parallel, threads:
+                        eta.Estimate(0.0, len(job_cfgs), parallel, 0, 0.0, len(job_cfgs)))
+    plan = plans.resolve(registry.get("toy").plan)(["device=cpu"])
+    launcher, estimate, why = plans.resolve_launcher("auto", [("", plan)], 3, registry.get("toy"))
+    assert launcher == "basic" and estimate.seconds == 0.0 and "finished before" in why

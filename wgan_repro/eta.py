@@ -8,10 +8,11 @@ machine, with the job's networks, batch, precision and thread count, and keeps t
 per-machine cache, so the calibration costs at most ``CALIBRATION_BUDGET_S`` once and nothing
 after. The jobs are then shared out over the launcher's parallel workers.
 
-What it leaves out: evaluations (FCD, EMD: ~0.3 s each at the cpu tier) and start-up. It counts
-every job from scratch (the printed line says so): a job already done, or resumed from a
-checkpoint, costs less (probe noise after fig2: its control's 3 jobs are fig2's, done). The
-reference run's measured times against this estimate: docs/times.md.
+What it leaves out: evaluations (FCD, EMD: ~0.3 s each at the cpu tier) and start-up. Work
+already finished costs nothing (a train run with its summary and last checkpoint, a fig2
+snapshot with its files: both are reused as they are); work begun and interrupted is counted
+from scratch, so a resumed verb takes less than it says. The reference run's measured times
+against this estimate: docs/times.md.
 """
 
 from __future__ import annotations
@@ -156,8 +157,12 @@ class _Repeat:
 
 def train_loop_seconds(cfg: DictConfig, timer: StepTimer) -> float:
     """A ``train`` run from scratch: its critic updates (the warm-up's included) and
-    generator updates."""
+    generator updates; 0 when it has finished before (train reuses it as it is)."""
     from wgan_repro.objectives import build_objective
+    from wgan_repro.train import is_finished
+
+    if is_finished(cfg):
+        return 0.0
 
     objective = build_objective(cfg.objective)
     iterations = cfg.train.iterations
@@ -172,6 +177,7 @@ class Estimate:
     parallel: int  # jobs at once
     calibration_s: float  # what timing the steps cost in this call (0: all cached)
     load: float = 0.0  # load average per core when the steps were timed (0: all cached)
+    done: int = 0  # jobs whose work has all finished before (expected 0 s: reused)
 
 
 def estimate(expected: Callable[[DictConfig, StepTimer], float], job_cfgs: Sequence[DictConfig],
@@ -187,7 +193,7 @@ def estimate(expected: Callable[[DictConfig, StepTimer], float], job_cfgs: Seque
     for job in seconds:
         loads[loads.index(min(loads))] += job
     return Estimate(max(loads), len(seconds), len(loads), timer.spent_s,
-                    timer.load if timer.measured else 0.0)
+                    timer.load if timer.measured else 0.0, sum(job == 0 for job in seconds))
 
 
 def describe(result: Estimate) -> str:
@@ -199,9 +205,13 @@ def describe(result: Estimate) -> str:
     if result.load > BUSY_LOAD:
         timed += (f" while other work kept the cores busy (load {result.load:.1f} a core): "
                   "likely too long, and not cached")
+    if result.jobs and result.done == result.jobs:
+        return (f"expected time on this machine ({cpu_model()}): none, every one of the "
+                f"{result.jobs} job{'s' if result.jobs != 1 else ''} finished before (reused)")
+    done = f" ({result.done} already done)" if result.done else ""
     return (f"expected time on this machine ({cpu_model()}): {_duration(result.seconds)} for "
-            f"{result.jobs} job{'s' if result.jobs != 1 else ''}{at_once}, from scratch"
-            f"{timed}")
+            f"{result.jobs} job{'s' if result.jobs != 1 else ''}{done}{at_once}, the rest from "
+            f"scratch{timed}")
 
 
 def _load_per_core() -> float:

@@ -128,6 +128,8 @@ def resolve_launcher(launcher: str, plans: list[tuple[str, Plan]], n_jobs: int,
     times = {name: expected(name) for name in ("basic", "joblib")}
     if any(t is None for t in times.values()):
         return "joblib", times["joblib"], ""
+    if times["basic"].seconds == 0:  # every job finished before: one process reuses them all
+        return "basic", times["basic"], "auto chose basic: every job has finished before"
     pick = min(times, key=lambda name: times[name].seconds)
     other = "basic" if pick == "joblib" else "joblib"
     return pick, times[pick], (f"auto chose {pick} over {other} "

@@ -84,6 +84,18 @@ ADDED_KEYS = {("objective", "gradient_penalty"): 0.0, ("data", "scale"): 1.0,
               ("generator", "init"): "torch", ("critic", "init"): "torch"}
 
 
+def is_finished(cfg: DictConfig) -> bool:
+    """Whether this config's run has finished before, so ``train`` reuses it as it is: its
+    summary (written last) reaches train.iterations or says it diverged, and its last
+    checkpoint is there (a committed reference run has none: it is trained again)."""
+    run_dir = run_dir_for(cfg)
+    summary_path = run_dir / "summary.json"
+    if not (summary_path.exists() and (run_dir / "checkpoints" / "last.pt").exists()):
+        return False
+    summary = json.loads(summary_path.read_text())
+    return bool(summary.get("diverged")) or summary.get("gen_iters", 0) >= cfg.train.iterations
+
+
 def run_dir_for(cfg: DictConfig) -> Path:
     """results/<experiment>/<run_name>, the name defaulting to a content address of the config."""
     name = cfg.run_name or (

@@ -280,19 +280,22 @@ def snapshot_run_config(cfg: DictConfig, batches_per_epoch: int) -> DictConfig:
 
 
 def expected_seconds(cfg: DictConfig, timer, update_quality: bool = True) -> float:
-    """One seed from scratch (wgan_repro.eta): the DCGAN behind the snapshots, then per
-    snapshot fig2.d_iters discriminator steps, its measured points (two costs' gradients
-    on K noise batches: about a generator step each) and the update-quality steps."""
+    """One seed (wgan_repro.eta): the DCGAN behind the snapshots, then per snapshot not
+    finished before fig2.d_iters discriminator steps, its measured points (two costs'
+    gradients on K noise batches: about a generator step each) and the update-quality steps."""
     from wgan_repro.eta import train_loop_seconds
 
     data = load_dataset(cfg.data, cache_dir=Path(cfg.results_dir) / ".cache")
-    dcgan = train_loop_seconds(snapshot_run_config(cfg, data.n_train // cfg.train.batch_size),
-                               timer)
+    snap_cfg = snapshot_run_config(cfg, data.n_train // cfg.train.batch_size)
+    dcgan = train_loop_seconds(snap_cfg, timer)
     f = cfg.fig2
+    seed_dir = seed_dir_for(cfg, snap_cfg)
+    probing = update_quality and f.update_steps > 0
+    left = [e for e in f.epochs if not snapshot_finished(cfg, seed_dir, e, probing)]
     points = f.d_iters // f.measure_every + 1
     backward = 2 * points * f.grad_batches + (2 * f.update_steps if update_quality else 0)
     per_snapshot = f.d_iters * timer.critic_step(cfg) + backward * timer.generator_step(cfg)
-    return dcgan + len(f.epochs) * per_snapshot
+    return dcgan + len(left) * per_snapshot
 
 
 def plan(user: list[str]) -> Plan:
@@ -324,8 +327,7 @@ def run(cfg: DictConfig, update_quality: bool = True) -> dict[str, Any]:
                 "dcgan_run": str(dcgan_dir), "diverged_at": dcgan["diverged_at"],
                 "seconds": time.perf_counter() - started}
 
-    seed_dir = (Path(cfg.results_dir) / runs_folder(cfg) / "runs"
-                / f"s{cfg.seed}-{run_identity_hash(cfg, snap_cfg)}")
+    seed_dir = seed_dir_for(cfg, snap_cfg)
     probing = update_quality and cfg.fig2.update_steps > 0
     if probing and data.heldout is None:
         print(f"fig2: no update-quality probe: data={cfg.data.name} has no held-out split to "
@@ -340,6 +342,20 @@ def run(cfg: DictConfig, update_quality: bool = True) -> dict[str, Any]:
             cfg, data, dcgan_dir, batches_per_epoch, seed_dir, device, timings, probing)
     return {"seed": cfg.seed, "files": files, "update_quality_files": quality_files,
             "dcgan_run": str(dcgan_dir), "seconds": time.perf_counter() - started, **timings}
+
+
+def seed_dir_for(cfg: DictConfig, snap_cfg: DictConfig) -> Path:
+    """One seed's discriminator runs: results/<runs_folder>/runs/s<seed>-<content address>."""
+    return (Path(cfg.results_dir) / runs_folder(cfg) / "runs"
+            / f"s{cfg.seed}-{run_identity_hash(cfg, snap_cfg)}")
+
+
+def snapshot_finished(cfg: DictConfig, seed_dir: Path, epoch: int, probing: bool) -> bool:
+    """Whether one snapshot's discriminator run (and, if ``probing``, its update-quality probe)
+    finished before: its files are there, and it is reused as it is."""
+    trained = ((seed_dir / f"epoch_{epoch:03d}.csv").exists()
+               and (seed_dir / f"epoch_{epoch:03d}_discriminator.pt").exists())
+    return trained and (not probing or update_quality_path(cfg, seed_dir, epoch).exists())
 
 
 def runs_folder(cfg: DictConfig) -> str:
@@ -383,9 +399,9 @@ def _discriminator_runs(cfg, data, dcgan_dir, batches_per_epoch, seed_dir, devic
         quality = update_quality_path(cfg, seed_dir, epoch)
         files.append(str(out))
         quality_files += [str(quality)] if probing else []
-        trained = out.exists() and weights.exists()
-        if trained and (quality.exists() or not probing):
+        if snapshot_finished(cfg, seed_dir, epoch, probing):
             continue  # finished before: reuse
+        trained = out.exists() and weights.exists()
         snapshot = dcgan_dir / "snapshots" / f"gen_iter_{epoch * batches_per_epoch:06d}.pt"
         generator.load_state_dict(verified_load(snapshot, "generator snapshot", device))
         if trained:
