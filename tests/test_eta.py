@@ -189,6 +189,8 @@ def test_the_printed_line_says_how_many_jobs_are_already_done(monkeypatch, tmp_p
     result = eta.estimate(lambda cfg, timer: next(costs), [None] * 3, parallel=2, threads=1)
     assert result.done == 1 and result.seconds == 3.0
     assert "for 3 jobs (1 already done), 2 at a time, the rest from scratch" in eta.describe(result)
+    fresh = eta.estimate(lambda cfg, timer: 1.0, [None] * 3, parallel=2, threads=1)
+    assert "for 3 jobs, 2 at a time, from scratch" in eta.describe(fresh)
     everything = eta.estimate(lambda cfg, timer: 0.0, [None] * 3, parallel=2, threads=1)
     assert "none, every one of the 3 jobs finished before" in eta.describe(everything)
 

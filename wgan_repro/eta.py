@@ -209,9 +209,9 @@ def describe(result: Estimate) -> str:
         return (f"expected time on this machine ({cpu_model()}): none, every one of the "
                 f"{result.jobs} job{'s' if result.jobs != 1 else ''} finished before (reused)")
     done = f" ({result.done} already done)" if result.done else ""
+    rest = "the rest from scratch" if result.done else "from scratch"
     return (f"expected time on this machine ({cpu_model()}): {_duration(result.seconds)} for "
-            f"{result.jobs} job{'s' if result.jobs != 1 else ''}{done}{at_once}, the rest from "
-            f"scratch{timed}")
+            f"{result.jobs} job{'s' if result.jobs != 1 else ''}{done}{at_once}, {rest}{timed}")
 
 
 def _load_per_core() -> float:
