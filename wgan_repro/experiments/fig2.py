@@ -350,11 +350,15 @@ def seed_dir_for(cfg: DictConfig, snap_cfg: DictConfig) -> Path:
             / f"s{cfg.seed}-{run_identity_hash(cfg, snap_cfg)}")
 
 
+def snapshot_paths(seed_dir: Path, epoch: int) -> tuple[Path, Path]:
+    """One snapshot's discriminator run: its CSV and its weights."""
+    return seed_dir / f"epoch_{epoch:03d}.csv", seed_dir / f"epoch_{epoch:03d}_discriminator.pt"
+
+
 def snapshot_finished(cfg: DictConfig, seed_dir: Path, epoch: int, probing: bool) -> bool:
     """Whether one snapshot's discriminator run (and, if ``probing``, its update-quality probe)
     finished before: its files are there, and it is reused as it is."""
-    trained = ((seed_dir / f"epoch_{epoch:03d}.csv").exists()
-               and (seed_dir / f"epoch_{epoch:03d}_discriminator.pt").exists())
+    trained = all(path.exists() for path in snapshot_paths(seed_dir, epoch))
     return trained and (not probing or update_quality_path(cfg, seed_dir, epoch).exists())
 
 
@@ -394,8 +398,7 @@ def _discriminator_runs(cfg, data, dcgan_dir, batches_per_epoch, seed_dir, devic
     evaluate = None  # built on first need: it loads (or trains once) the classifier
     files, quality_files = [], []
     for epoch in cfg.fig2.epochs:
-        out = seed_dir / f"epoch_{epoch:03d}.csv"
-        weights = seed_dir / f"epoch_{epoch:03d}_discriminator.pt"
+        out, weights = snapshot_paths(seed_dir, epoch)
         quality = update_quality_path(cfg, seed_dir, epoch)
         files.append(str(out))
         quality_files += [str(quality)] if probing else []
