@@ -107,6 +107,44 @@ def test_finished_run_is_reused_not_retrained(compose, monkeypatch):
     assert train(cfg) == first
 
 
+def test_is_finished_says_finished_exactly_when_train_would_reuse_the_run(compose, monkeypatch):
+    """The expected time (eta) asks is_finished, which reads the summary; train decides from
+    the checkpoint. At every stage of one real run the two must agree."""
+    from wgan_repro.train import is_finished
+
+    cfg = compose("run_name=stages")
+    original_update = train_module.Progress.update
+    original_load = train_module.load_dataset
+    trained = []
+
+    def counting_load(*args, **kwargs):
+        trained.append(True)  # train only loads the data when it trains
+        return original_load(*args, **kwargs)
+
+    def interrupt(self, gen_iter, row):
+        original_update(self, gen_iter, row)
+        if gen_iter == 15:  # after the checkpoint at 10
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_module, "load_dataset", counting_load)
+    assert not is_finished(cfg)  # nothing there yet
+    monkeypatch.setattr(train_module.Progress, "update", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg)
+    monkeypatch.setattr(train_module.Progress, "update", original_update)
+    assert not is_finished(cfg)  # a checkpoint at 10, no summary: train resumes
+    trained.clear()
+    train(cfg)
+    assert trained and is_finished(cfg)
+    trained.clear()
+    train(cfg)
+    assert not trained  # finished: reused, as is_finished said
+    longer = compose("run_name=stages", "train.iterations=30")
+    assert not is_finished(longer)  # more iterations asked for: train resumes from 20
+    train(longer)
+    assert trained and is_finished(longer) and is_finished(cfg)  # went further: reused as is
+
+
 def test_checkpoint_from_another_config_is_refused(compose):
     train(compose("run_name=fixed"))
     with pytest.raises(CheckpointError, match=r"differs in: optim\.lr"):
