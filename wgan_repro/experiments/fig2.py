@@ -290,10 +290,10 @@ def expected_seconds(cfg: DictConfig, timer, update_quality: bool = True) -> flo
     dcgan = train_loop_seconds(snap_cfg, timer)
     f = cfg.fig2
     seed_dir = seed_dir_for(cfg, snap_cfg)
-    probing = update_quality and f.update_steps > 0
+    probing = probes_update_quality(cfg, data, update_quality)
     left = [e for e in f.epochs if not snapshot_finished(cfg, seed_dir, e, probing)]
     points = f.d_iters // f.measure_every + 1
-    backward = 2 * points * f.grad_batches + (2 * f.update_steps if update_quality else 0)
+    backward = 2 * points * f.grad_batches + (2 * f.update_steps if probing else 0)
     per_snapshot = f.d_iters * timer.critic_step(cfg) + backward * timer.generator_step(cfg)
     return dcgan + len(left) * per_snapshot
 
@@ -328,12 +328,11 @@ def run(cfg: DictConfig, update_quality: bool = True) -> dict[str, Any]:
                 "seconds": time.perf_counter() - started}
 
     seed_dir = seed_dir_for(cfg, snap_cfg)
-    probing = update_quality and cfg.fig2.update_steps > 0
-    if probing and data.heldout is None:
+    probing = probes_update_quality(cfg, data, update_quality)
+    if update_quality and cfg.fig2.update_steps > 0 and not probing:
         print(f"fig2: no update-quality probe: data={cfg.data.name} has no held-out split to "
               "measure sample quality against (fig2.update_steps=0 silences this)",
               file=sys.stderr, flush=True)
-        probing = False
     timings = {"dcgan_seconds": time.perf_counter() - started}
     # fig2 and probe noise share these runs: a second process waits, then reuses them.
     with locked(seed_dir / ".lock", f"fig2 runs {seed_dir}"):
@@ -342,6 +341,12 @@ def run(cfg: DictConfig, update_quality: bool = True) -> dict[str, Any]:
             cfg, data, dcgan_dir, batches_per_epoch, seed_dir, device, timings, probing)
     return {"seed": cfg.seed, "files": files, "update_quality_files": quality_files,
             "dcgan_run": str(dcgan_dir), "seconds": time.perf_counter() - started, **timings}
+
+
+def probes_update_quality(cfg: DictConfig, data, update_quality: bool) -> bool:
+    """Whether the update-quality probe runs: asked for, with steps, and a held-out split to
+    measure sample quality against (the run and its expected time both ask this)."""
+    return update_quality and cfg.fig2.update_steps > 0 and data.heldout is not None
 
 
 def seed_dir_for(cfg: DictConfig, snap_cfg: DictConfig) -> Path:
